@@ -1,0 +1,223 @@
+"""Private numba kernels of the executor (STYLE habit 1).
+
+They see only clean arrays: ``keys`` is a C-contiguous ``float64[num_columns, num_rows]``
+matrix of sort keys with NaN for NULL (text = rank of the string in code-point order,
+numbers = value, dates = yyyymmdd), ``ints`` the ``int64`` values of integer columns.
+Validation, literal coercion and result decoding live in :mod:`symjax.sql.execute`; every
+kernel has a slow pure-Python twin in ``tests/test_kernels.py``.
+
+A ``WHERE`` clause arrives compiled to a postfix program of four parallel arrays
+(``ops``, ``cols``, ``a``, ``b``). Leaves push one boolean per row, ``AND``/``OR`` pop two.
+SQL's three-valued logic reduces to two values here because plans have no ``NOT``: a NULL
+comparison is never TRUE, and a row is kept only when the predicate is TRUE.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from symjax.sql._numba import njit
+
+# opcodes of the predicate program
+OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE = 0, 1, 2, 3, 4, 5
+OP_BETWEEN = 6  # a <= x <= b
+OP_IN = 7  # x in in_values[int(a):int(b)]
+OP_AND = 8
+OP_OR = 9
+OP_TRUE = 10
+OP_FALSE = 11
+ROWID_COLUMN = -1
+
+# aggregate codes
+AGG_COUNT_STAR, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX = 0, 1, 2, 3, 4, 5
+
+
+@njit
+def _leaf(x: float, op: int, a: float, b: float, in_values: np.ndarray) -> bool:
+    if x != x:  # NULL cell: no comparison is TRUE
+        return False
+    if op == OP_EQ:
+        return x == a
+    if op == OP_NE:
+        return a == a and x != a
+    if op == OP_LT:
+        return x < a
+    if op == OP_GT:
+        return x > a
+    if op == OP_LE:
+        return x <= a
+    if op == OP_GE:
+        return x >= a
+    if op == OP_BETWEEN:
+        return x >= a and x <= b
+    if op == OP_IN:
+        for k in range(int(a), int(b)):
+            if in_values[k] == x:
+                return True
+        return False
+    return False
+
+
+@njit
+def filter_rows(keys, ops, cols, a, b, in_values):
+    """Boolean mask of the rows for which the compiled predicate is TRUE."""
+    num_rows = keys.shape[1]
+    stack = np.zeros((max(len(ops), 1), num_rows), dtype=np.bool_)
+    top = 0
+    for k in range(len(ops)):
+        op = ops[k]
+        if op == OP_AND or op == OP_OR:
+            top -= 1
+            for i in range(num_rows):
+                if op == OP_AND:
+                    stack[top - 1, i] = stack[top - 1, i] and stack[top, i]
+                else:
+                    stack[top - 1, i] = stack[top - 1, i] or stack[top, i]
+        elif op == OP_TRUE or op == OP_FALSE:
+            for i in range(num_rows):
+                stack[top, i] = op == OP_TRUE
+            top += 1
+        else:
+            c = cols[k]
+            for i in range(num_rows):
+                x = float(i + 1) if c == ROWID_COLUMN else keys[c, i]
+                stack[top, i] = _leaf(x, op, a[k], b[k], in_values)
+            top += 1
+    if len(ops) == 0:
+        return np.ones(num_rows, dtype=np.bool_)
+    return stack[0].copy()
+
+
+@njit
+def aggregate(key_col, int_col, is_integer, mask, func, distinct):
+    """One aggregate over the masked rows, SQLite semantics.
+
+    Returns ``(value, int_value, count)``: ``count`` is the number of non-NULL inputs
+    (rows for COUNT(*)); SUM over an integer column is exact in ``int_value``; SUM over
+    reals and AVG accumulate in double precision in row order, as SQLite does; MIN/MAX
+    give the extreme key. With no non-NULL input, SUM/AVG/MIN/MAX are NULL (count 0).
+    """
+    n = key_col.shape[0]
+    if func == AGG_COUNT_STAR:
+        c = 0
+        for i in range(n):
+            if mask[i]:
+                c += 1
+        return float(c), c, c
+    if func == AGG_COUNT and distinct:
+        buf = np.empty(n, dtype=np.float64)
+        m = 0
+        for i in range(n):
+            x = key_col[i]
+            if mask[i] and x == x:
+                buf[m] = x
+                m += 1
+        if m == 0:
+            return 0.0, 0, 0
+        s = np.sort(buf[:m])
+        u = 1
+        for k in range(1, m):
+            if s[k] != s[k - 1]:
+                u += 1
+        return float(u), u, u
+    count = 0
+    fsum = 0.0
+    isum = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        if not mask[i]:
+            continue
+        x = key_col[i]
+        if x != x:
+            continue
+        count += 1
+        if func == AGG_SUM or func == AGG_AVG:
+            if is_integer:
+                isum += int_col[i]
+                fsum += float(int_col[i])
+            else:
+                fsum += x
+        elif func == AGG_MIN:
+            if x < lo:
+                lo = x
+        elif func == AGG_MAX:
+            if x > hi:
+                hi = x
+    if func == AGG_COUNT:
+        return float(count), count, count
+    if count == 0:
+        return np.nan, 0, 0
+    if func == AGG_SUM:
+        return fsum, isum, count
+    if func == AGG_AVG:
+        return fsum / count, 0, count
+    if func == AGG_MIN:
+        return lo, 0, count
+    return hi, 0, count
+
+
+@njit
+def order_rows(key_col, mask, descending):
+    """Indices of the masked rows sorted by key, SQLite order: NULLs first when
+    ascending, last when descending; equal keys keep table order (stable)."""
+    n = key_col.shape[0]
+    idx = np.empty(n, dtype=np.int64)
+    sk = np.empty(n, dtype=np.float64)
+    m = 0
+    for i in range(n):
+        if mask[i]:
+            x = key_col[i]
+            if x != x:
+                x = -np.inf  # NULL sorts before every value
+            idx[m] = i
+            sk[m] = -x if descending else x
+            m += 1
+    order = np.argsort(sk[:m], kind="mergesort")
+    return idx[:m][order]
+
+
+@njit
+def group_counts(key_col, mask):
+    """``GROUP BY`` one column: the distinct keys in ascending order (NULL group first,
+    as a NaN) with their row counts and each group's first row (table order)."""
+    n = key_col.shape[0]
+    buf = np.empty(n, dtype=np.float64)
+    rows = np.empty(n, dtype=np.int64)
+    m = 0
+    nulls = 0
+    first_null = -1
+    for i in range(n):
+        if mask[i]:
+            x = key_col[i]
+            if x != x:
+                nulls += 1
+                if first_null < 0:
+                    first_null = i
+            else:
+                buf[m] = x
+                rows[m] = i
+                m += 1
+    order = np.argsort(buf[:m], kind="mergesort")
+    sk = buf[:m][order]
+    sr = rows[:m][order]
+    g = 0
+    for k in range(m):
+        if k == 0 or sk[k] != sk[k - 1]:
+            g += 1
+    total = g + (1 if nulls > 0 else 0)
+    keys = np.empty(total, dtype=np.float64)
+    counts = np.zeros(total, dtype=np.int64)
+    first = np.empty(total, dtype=np.int64)
+    pos = 0
+    if nulls > 0:
+        keys[0] = np.nan
+        counts[0] = nulls
+        first[0] = first_null
+        pos = 1
+    for k in range(m):
+        if k == 0 or sk[k] != sk[k - 1]:
+            keys[pos] = sk[k]
+            first[pos] = sr[k]
+            pos += 1
+        counts[pos - 1] += 1
+    return keys, counts, first

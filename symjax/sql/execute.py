@@ -1,0 +1,497 @@
+"""Execute query plans on the numba kernels, with SQLite's semantics.
+
+:func:`run_plan` dispatches on the plan's step types, compiles ``WHERE`` clauses into the
+kernels' postfix programs, coerces literals the way SQLite applies column affinity, and
+decodes keys back into Python values. It also reports *ambiguity*: whether the result
+depends on behaviour SQL leaves unspecified (ties under ``ORDER BY ... LIMIT``, which row a
+multi-row scalar sub-select yields, ``LIMIT`` without ``ORDER BY``, a computed real that
+sits on a rounding boundary where summation order could flip the printed digits). The
+sampler rejects every ambiguous query, so each generated example has exactly one answer.
+
+:func:`execute` is the public entry point for external SQL: it parses the text with
+sqlglot into the same plan (see :mod:`symjax.sql.parse`) and returns the canonical answer.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symjax.errors import SqlError, UnsupportedSqlError
+from symjax.sql import _kernels as K
+from symjax.sql.answers import canonical_answer
+from symjax.sql.plan import (
+    ROWID,
+    Aggregate,
+    And,
+    Arithmetic,
+    Between,
+    Column,
+    Compare,
+    Comparison,
+    InList,
+    Like,
+    Literal,
+    Or,
+    Query,
+    Scalar,
+    Select,
+)
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, date_to_int
+
+__all__ = ["Result", "run_plan", "execute", "execute_plan"]
+
+_CMP_CODES = {"=": K.OP_EQ, "!=": K.OP_NE, "<": K.OP_LT, ">": K.OP_GT, "<=": K.OP_LE, ">=": K.OP_GE}
+_AGG_CODES = {"count": K.AGG_COUNT, "sum": K.AGG_SUM, "avg": K.AGG_AVG, "min": K.AGG_MIN, "max": K.AGG_MAX}
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class Result:
+    """Values of the single output column, whether their order is defined, and why the
+    result is ambiguous (``None`` when it is not)."""
+
+    values: list[Any]
+    ordered: bool
+    ambiguity: str | None = None
+
+    @property
+    def answer(self) -> tuple[str, ...]:
+        return canonical_answer(self.values, ordered=self.ordered)
+
+
+class _TableArrays:
+    """Per-table arrays the kernels read, built once and cached on the table."""
+
+    __slots__ = ("keys", "ints", "is_integer", "rank_of", "by_rank", "folded")
+
+    def __init__(self, table: Table):
+        n, m = table.num_rows, table.num_columns
+        self.keys = np.empty((m, n), dtype=np.float64)
+        self.ints = np.zeros((m, n), dtype=np.int64)
+        self.is_integer = [t == INTEGER for t in table.types]
+        for j in range(m):
+            self.keys[j] = table.sort_keys(j)
+            if self.is_integer[j]:
+                self.ints[j] = table.data[j]
+        self.by_rank = table.strings_by_rank()
+        self.rank_of = {s: float(r) for r, s in enumerate(self.by_rank)}
+        self.folded: list[str] | None = None
+
+
+def _arrays(table: Table) -> _TableArrays:
+    arrays = table._cache.get("exec")
+    if arrays is None:
+        arrays = table._cache["exec"] = _TableArrays(table)
+    return arrays
+
+
+@dataclass(slots=True)
+class _Context:
+    table: Table
+    arrays: _TableArrays
+    ambiguity: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- literals
+def _sqlite_numeric(text: str) -> float | None:
+    """The number SQLite's numeric affinity makes of a text literal, or None."""
+    s = text.strip()
+    try:
+        x = float(s)
+    except ValueError:
+        return None
+    if not math.isfinite(x) or "_" in s or s.lower() in ("inf", "nan", "infinity"):
+        return None
+    return x
+
+
+def literal_key(ctx: _Context, column: int, value: Any) -> float:
+    """The key a literal compares as against ``column``, with SQLite's affinity rules."""
+    if value is None:
+        return math.nan
+    if column == ROWID:
+        if isinstance(value, str):
+            x = _sqlite_numeric(value)
+            return math.inf if x is None else x
+        return float(value)
+    t = ctx.table.types[column]
+    if t == TEXT:
+        if not isinstance(value, str):
+            # TEXT affinity turns a numeric operand into its text.
+            value = str(value) if isinstance(value, int) else repr(float(value))
+        r = ctx.arrays.rank_of.get(value)
+        if r is not None:
+            return r
+        return bisect.bisect_left(ctx.arrays.by_rank, value) - 0.5
+    if t in (INTEGER, REAL):
+        if isinstance(value, str):
+            x = _sqlite_numeric(value)
+            # A text that is not a number sorts after every number in SQLite.
+            return math.inf if x is None else x
+        return float(value)
+    # DATE: stored as ISO text
+    if isinstance(value, str):
+        try:
+            return float(date_to_int(value))
+        except ValueError:
+            pass
+    raise UnsupportedSqlError(
+        f"comparing date column {ctx.table.header[column]!r} with {value!r}: only ISO "
+        "date literals 'YYYY-MM-DD' are supported against date columns"
+    )
+
+
+def _like_ranks(ctx: _Context, column: int, prefix: str) -> np.ndarray:
+    if column == ROWID or ctx.table.types[column] != TEXT:
+        name = "rowid" if column == ROWID else ctx.table.header[column]
+        raise UnsupportedSqlError(f"LIKE on non-text column {name!r}; LIKE applies to text columns only")
+    arrays = ctx.arrays
+    if arrays.folded is None:
+        arrays.folded = [s.translate(_ASCII_FOLD) for s in arrays.by_rank]
+    p = prefix.translate(_ASCII_FOLD)
+    return np.array([r for r, s in enumerate(arrays.folded) if s.startswith(p)], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------- WHERE
+class _Program:
+    __slots__ = ("ops", "cols", "a", "b", "in_values")
+
+    def __init__(self):
+        self.ops: list[int] = []
+        self.cols: list[int] = []
+        self.a: list[float] = []
+        self.b: list[float] = []
+        self.in_values: list[float] = []
+
+    def leaf(self, op: int, col: int, a: float = 0.0, b: float = 0.0) -> None:
+        self.ops.append(op)
+        self.cols.append(col)
+        self.a.append(a)
+        self.b.append(b)
+
+
+def _emit(ctx: _Context, pred: Any, prog: _Program) -> None:
+    if isinstance(pred, Compare):
+        if isinstance(pred.value, Scalar):
+            key, fragile = _scalar_key(ctx, pred.column, pred.value)
+            if key != key:
+                prog.leaf(K.OP_FALSE, 0)
+                return
+            if fragile:
+                _check_fragile_threshold(ctx, pred.column, key)
+        else:
+            key = literal_key(ctx, pred.column, pred.value.value)
+        prog.leaf(_CMP_CODES[pred.op], pred.column, key)
+    elif isinstance(pred, Between):
+        lo = literal_key(ctx, pred.column, pred.low.value)
+        hi = literal_key(ctx, pred.column, pred.high.value)
+        prog.leaf(K.OP_BETWEEN, pred.column, lo, hi)
+    elif isinstance(pred, InList):
+        start = len(prog.in_values)
+        prog.in_values.extend(literal_key(ctx, pred.column, v.value) for v in pred.values)
+        prog.leaf(K.OP_IN, pred.column, float(start), float(len(prog.in_values)))
+    elif isinstance(pred, Like):
+        ranks = _like_ranks(ctx, pred.column, pred.prefix)
+        start = len(prog.in_values)
+        prog.in_values.extend(ranks.tolist())
+        prog.leaf(K.OP_IN, pred.column, float(start), float(len(prog.in_values)))
+    elif isinstance(pred, (And, Or)):
+        if not pred.terms:
+            raise SqlError("empty AND/OR")
+        _emit(ctx, pred.terms[0], prog)
+        code = K.OP_AND if isinstance(pred, And) else K.OP_OR
+        for term in pred.terms[1:]:
+            _emit(ctx, term, prog)
+            prog.leaf(code, 0)
+    else:
+        raise UnsupportedSqlError(f"predicate {type(pred).__name__} is not supported")
+
+
+def filter_mask(ctx: _Context, where: Any) -> np.ndarray:
+    if where is None:
+        return np.ones(ctx.table.num_rows, dtype=np.bool_)
+    prog = _Program()
+    _emit(ctx, where, prog)
+    return K.filter_rows(
+        ctx.arrays.keys,
+        np.asarray(prog.ops, dtype=np.int64),
+        np.asarray(prog.cols, dtype=np.int64),
+        np.asarray(prog.a, dtype=np.float64),
+        np.asarray(prog.b, dtype=np.float64),
+        np.asarray(prog.in_values, dtype=np.float64) if prog.in_values else _EMPTY_F,
+    )
+
+
+# ---------------------------------------------------------------------------- values
+def _decode(ctx: _Context, column: int, key: float) -> Any:
+    if key != key:
+        return None
+    if column == ROWID:
+        return int(key)
+    t = ctx.table.types[column]
+    if t == TEXT:
+        return ctx.arrays.by_rank[int(key)]
+    if t == INTEGER:
+        return int(key)
+    if t == DATE:
+        v = int(key)
+        return f"{v // 10000:04d}-{(v // 100) % 100:02d}-{v % 100:02d}"
+    return float(key)
+
+
+def _column_keys(ctx: _Context, column: int) -> np.ndarray:
+    if column == ROWID:
+        return np.arange(1, ctx.table.num_rows + 1, dtype=np.float64)
+    return ctx.arrays.keys[column]
+
+
+def _aggregate(ctx: _Context, agg: Aggregate, mask: np.ndarray) -> tuple[Any, bool]:
+    """Value of an aggregate over the masked rows, and whether it is a computed real."""
+    if agg.column is None:
+        if agg.func != "count":
+            raise UnsupportedSqlError(f"{agg.func.upper()}(*) is not valid SQL; only COUNT(*) takes *")
+        _, c, _ = K.aggregate(ctx.arrays.keys[0], ctx.arrays.ints[0], False, mask, K.AGG_COUNT_STAR, False)
+        return int(c), False
+    col = agg.column
+    if agg.distinct and agg.func != "count":
+        raise UnsupportedSqlError(f"{agg.func.upper()}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)")
+    if col == ROWID:
+        keys, ints, is_int, t = _column_keys(ctx, ROWID), np.arange(1, ctx.table.num_rows + 1), True, INTEGER
+    else:
+        keys, ints, is_int, t = ctx.arrays.keys[col], ctx.arrays.ints[col], ctx.arrays.is_integer[col], ctx.table.types[col]
+    if agg.func in ("sum", "avg") and t not in (INTEGER, REAL):
+        raise UnsupportedSqlError(
+            f"{agg.func.upper()} over {t} column {ctx.table.header[col]!r}: SUM and AVG are "
+            "supported on integer and real columns only"
+        )
+    value, ivalue, count = K.aggregate(keys, ints, is_int, mask, _AGG_CODES[agg.func], agg.distinct)
+    if agg.func == "count":
+        return int(ivalue), False
+    if count == 0:
+        return None, False
+    if agg.func == "sum":
+        return (int(ivalue), False) if is_int else (float(value), True)
+    if agg.func == "avg":
+        return float(value), not is_int
+    return _decode(ctx, col, value), False
+
+
+def _near_rounding_boundary(x: float) -> bool:
+    y = abs(x) * 100.0
+    frac = y - math.floor(y)
+    return abs(frac - 0.5) < max(1e-7, y * 1e-12)
+
+
+def _check_fragile_threshold(ctx: _Context, column: int, key: float) -> None:
+    keys = _column_keys(ctx, column)
+    valid = keys[~np.isnan(keys)]
+    if valid.size and np.min(np.abs(valid - key)) <= 1e-9 * max(1.0, abs(key)):
+        ctx.ambiguity.append("a column value equals a computed real up to rounding error")
+
+
+# ---------------------------------------------------------------------------- SELECT
+def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
+    """Returns (values, ordered, fragile) of one SELECT."""
+    mask = filter_mask(ctx, sel.where)
+    if sel.having is not None and sel.group_by is None:
+        raise UnsupportedSqlError("HAVING without GROUP BY is not supported")
+    if sel.group_by is not None:
+        return _run_grouped(ctx, sel, mask)
+    if isinstance(sel.project, Aggregate):
+        value, fragile = _aggregate(ctx, sel.project, mask)
+        values = [value]
+        if sel.limit is not None and sel.limit <= 0:
+            values = []
+        return values, False, fragile
+    col = sel.project.index
+    if sel.order_by is not None:
+        if not isinstance(sel.order_by.expr, Column):
+            raise UnsupportedSqlError("ORDER BY an aggregate needs GROUP BY")
+        ocol = sel.order_by.expr.index
+        idx = K.order_rows(_column_keys(ctx, ocol), mask, sel.order_by.descending)
+    else:
+        ocol = None
+        idx = np.flatnonzero(mask)
+    pkeys = _column_keys(ctx, col)
+    if sel.distinct:
+        if ocol is not None and ocol != col:
+            raise UnsupportedSqlError("SELECT DISTINCT with ORDER BY another column is not supported")
+        seen: set = set()
+        keep = []
+        for i in idx.tolist():
+            k = pkeys[i]
+            k = None if k != k else float(k)
+            if k not in seen:
+                seen.add(k)
+                keep.append(i)
+        idx = np.asarray(keep, dtype=np.int64)
+    n_out = len(idx) if sel.limit is None else max(0, min(sel.limit, len(idx)))
+    if sel.limit is not None and len(idx) > n_out:
+        if ocol is None:
+            ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified rows")
+    if ocol is not None and n_out > 0:
+        _check_ties(ctx, _column_keys(ctx, ocol)[idx], pkeys[idx], n_out)
+    out = idx[:n_out]
+    values = [_decode(ctx, col, k) for k in pkeys[out].tolist()]
+    return values, ocol is not None, False
+
+
+def _check_ties(ctx: _Context, okeys: np.ndarray, pkeys: np.ndarray, n_out: int) -> None:
+    """Ambiguous if rows tied on the sort key, of which some are in the output, project
+    different values (another tie-break would print something else)."""
+    n = len(okeys)
+    start = 0
+    while start < n_out:
+        end = start + 1
+        k0 = okeys[start]
+        while end < n and (okeys[end] == k0 or (k0 != k0 and okeys[end] != okeys[end])):
+            end += 1
+        if end - start > 1:
+            run = pkeys[start:end]
+            first = run[0]
+            same = all((x == first) or (x != x and first != first) for x in run.tolist())
+            if not same:
+                ctx.ambiguity.append("ties under ORDER BY make the order or the rows kept unspecified")
+                return
+        start = end
+
+
+def _run_grouped(ctx: _Context, sel: Select, mask: np.ndarray) -> tuple[list[Any], bool, bool]:
+    g = sel.group_by
+    gkeys, counts, _first = K.group_counts(_column_keys(ctx, g), mask)
+    keep = np.ones(len(gkeys), dtype=np.bool_)
+    if sel.having is not None:
+        agg = sel.having.aggregate
+        if not (agg.func == "count" and agg.column is None):
+            raise UnsupportedSqlError("HAVING supports COUNT(*) only")
+        target = float(sel.having.value.value)
+        op = sel.having.op
+        c = counts.astype(np.float64)
+        keep = {"=": c == target, "!=": c != target, "<": c < target, ">": c > target,
+                "<=": c <= target, ">=": c >= target}[op]
+    gkeys, counts = gkeys[keep], counts[keep]
+    proj = sel.project
+    if isinstance(proj, Column):
+        if proj.index != g:
+            raise UnsupportedSqlError(
+                "a grouped query may project only its GROUP BY column or COUNT(*); "
+                f"got column {proj.index}"
+            )
+        pvals = gkeys
+    elif isinstance(proj, Aggregate) and proj.func == "count" and proj.column is None:
+        pvals = counts.astype(np.float64)
+    else:
+        raise UnsupportedSqlError("a grouped query may project only its GROUP BY column or COUNT(*)")
+    ordered = sel.order_by is not None
+    order = np.arange(len(gkeys))
+    if ordered:
+        expr = sel.order_by.expr
+        if isinstance(expr, Aggregate) and expr.func == "count" and expr.column is None:
+            okeys = counts.astype(np.float64)
+        elif isinstance(expr, Column) and expr.index == g:
+            okeys = np.where(np.isnan(gkeys), -np.inf, gkeys)
+        else:
+            raise UnsupportedSqlError("a grouped query may be ordered by COUNT(*) or its GROUP BY column")
+        sk = -okeys if sel.order_by.descending else okeys
+        order = np.argsort(sk, kind="mergesort")
+        okeys = okeys[order]
+    pvals = pvals[order]
+    n_out = len(pvals) if sel.limit is None else max(0, min(sel.limit, len(pvals)))
+    if ordered and n_out > 0:
+        _check_ties(ctx, okeys, pvals, n_out)
+    elif sel.limit is not None and len(pvals) > n_out:
+        ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified groups")
+    if isinstance(proj, Column):
+        values = [_decode(ctx, g, k) for k in pvals[:n_out].tolist()]
+    else:
+        values = [int(k) for k in pvals[:n_out].tolist()]
+    return values, ordered, False
+
+
+def _scalar(ctx: _Context, scalar: Scalar) -> tuple[Any, bool]:
+    values, _, fragile = _run_select(ctx, scalar.query)
+    if len(values) > 1:
+        ctx.ambiguity.append(f"a scalar sub-select returned {len(values)} rows")
+    value = values[0] if values else None
+    if scalar.offset and value is not None:
+        if isinstance(value, str):
+            raise UnsupportedSqlError(f"adding {scalar.offset} to the text value {value!r}")
+        value = value + scalar.offset
+    return value, fragile
+
+
+def _scalar_key(ctx: _Context, column: int, scalar: Scalar) -> tuple[float, bool]:
+    value, fragile = _scalar(ctx, scalar)
+    if value is None:
+        return math.nan, False
+    return literal_key(ctx, column, value), fragile
+
+
+def _sql_compare(op: str, a: Any, b: Any) -> int:
+    # SQLite: numbers sort before text.
+    if isinstance(a, str) != isinstance(b, str):
+        a, b = (0, 1) if not isinstance(a, str) else (1, 0)
+    return int({"=": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
+
+
+def run_plan(plan: Query, table: Table) -> Result:
+    """Execute a plan on a table; see :class:`Result`."""
+    ctx = _Context(table, _arrays(table))
+    fragile = False
+    if isinstance(plan, Select):
+        values, ordered, fragile = _run_select(ctx, plan)
+    elif isinstance(plan, Arithmetic):
+        left, fl = _scalar(ctx, plan.left)
+        right, fr = _scalar(ctx, plan.right)
+        fragile = fl or fr
+        ordered = False
+        if left is None or right is None:
+            values = [None]
+        elif isinstance(left, str) or isinstance(right, str):
+            raise UnsupportedSqlError(f"arithmetic on text values {left!r} {plan.op} {right!r}")
+        else:
+            values = [left + right if plan.op == "+" else left - right]
+    elif isinstance(plan, Comparison):
+        left, fl = _scalar(ctx, plan.left)
+        right, fr = _scalar(ctx, plan.right)
+        ordered = False
+        if left is None or right is None:
+            values = [None]
+        else:
+            if (fl or fr) and not isinstance(left, str) and not isinstance(right, str):
+                if abs(left - right) <= 1e-9 * max(1.0, abs(left), abs(right)):
+                    ctx.ambiguity.append("comparing computed reals that are equal up to rounding error")
+            values = [_sql_compare(plan.op, left, right)]
+    else:
+        raise UnsupportedSqlError(f"cannot execute a {type(plan).__name__}")
+    if fragile:
+        for v in values:
+            if isinstance(v, float) and _near_rounding_boundary(v):
+                ctx.ambiguity.append(f"computed real {v!r} lies on a rounding boundary")
+                break
+    return Result(values, ordered, "; ".join(ctx.ambiguity) or None)
+
+
+def execute_plan(plan: Query, table: Table) -> tuple[str, ...]:
+    """The canonical answer of a plan on a table."""
+    return run_plan(plan, table).answer
+
+
+def execute(sql: str | Query, table: Table) -> tuple[str, ...]:
+    """Run SQL text (parsed with sqlglot into a plan) or a plan; the canonical answer.
+
+    Raises :class:`UnsupportedSqlError` naming the construct for SQL outside the supported
+    subset, and :class:`SqlError` naming the fragment for malformed SQL or unknown columns.
+    """
+    if isinstance(sql, str):
+        from symjax.sql.parse import parse_sql
+
+        plan = parse_sql(sql, table)
+    else:
+        plan = sql
+    return execute_plan(plan, table)

@@ -1,0 +1,820 @@
+"""Loading tables from files, rows and data frames, with type inference for real cells.
+
+Every loader returns a :class:`~symjax.sql.table.Table`. Cells parsed from text into
+numbers or dates keep their original text as the table's ``display``, so linearizations
+show what the file showed while execution uses the parsed value.
+
+Cell inference (:func:`infer_cell`)
+-----------------------------------
+A cell is stripped of surrounding whitespace, then tried in this order:
+
+1. **NULL** (returned as ``(None, None)``): the empty string; a run of dashes (``-``,
+   ``--``, ``‐``, ``‑``, ``‒``, ``–``, ``—``, ``―``, ``−``); ``n/a`` in any case, with
+   optional spaces around the slash (TabFact writes ``n / a``); ``?``. Words such as
+   ``none``, ``unknown`` or ``tba`` are text: ``none`` often means zero.
+2. **integer**: an optional sign (``+``, ``-`` or the minus sign ``−``), then ASCII
+   digits, either plain (``0012`` is 12) or grouped by commas in threes (``1,370``; the
+   first group has no leading zero).
+3. **real**: the same digits with a fractional part (``3.5``, ``1,234.5``, ``.5``).
+   Decorations: a currency symbol ``$ £ € ¥`` after the sign; a trailing ``%`` (the value is
+   not divided by 100, as WTQ's canonical answers do: ``48.4%`` is 48.4 and ``48%`` is the
+   integer 48); a multiplier word ``thousand``, ``million``, ``billion`` or ``trillion``,
+   which always makes the cell real. A currency sign and ``%`` never go together.
+4. **date** (an ISO string ``YYYY-MM-DD``): ``2001-03-05``, ``2001/03/05`` (two-digit
+   month and day), ``March 5, 2001``, ``Mar. 5, 2001``, ``5 March 2001``, in any case and
+   with optional spaces before the comma (TabFact writes ``march 5 , 2001``). Month names
+   are English, full or abbreviated (``Sept`` too). The date must exist (``February 30``
+   is text). Day-month ambiguous forms such as ``03/05/2001`` are text, and a bare year
+   such as ``2001`` is an integer.
+5. **text**: everything else, returned unchanged (not stripped). Inference is strict:
+   ``1,37``, ``1.2.3``, ``12a``, ``1e3``, ``5.``, ``1,370 lb (635 kg)`` and non-ASCII
+   digits are text, and so is an integer beyond 64 bits.
+
+>>> infer_cell("1,370")
+('integer', 1370)
+>>> infer_cell("−5")
+('integer', -5)
+>>> infer_cell("48.4%")
+('real', 48.4)
+>>> infer_cell("$1.5 million")
+('real', 1500000.0)
+>>> infer_cell("Mar. 5, 2001")
+('date', '2001-03-05')
+>>> infer_cell("2001")
+('integer', 2001)
+>>> infer_cell(" — ")
+(None, None)
+>>> infer_cell("1,370 lb (635 kg)")
+('text', '1,370 lb (635 kg)')
+
+Column inference (:func:`infer_column`)
+---------------------------------------
+Over the non-NULL cells of a column: all integers gives ``integer``; all numbers gives
+``real`` (integers become floats); all dates gives ``date``; anything else, or no non-NULL
+cell at all, gives ``text``. Numeric and date columns hold NULL where a cell was a NULL
+token. A text column loses nothing: every cell keeps its exact original string, NULL
+tokens such as ``—`` included; only a blank cell (empty or whitespace) is NULL, in every
+column type.
+
+>>> infer_column(["1", "—", "1,370"])
+('integer', [1, None, 1370])
+>>> infer_column(["1", "2.5"])
+('real', [1.0, 2.5])
+>>> infer_column(["1", "—", "x"])
+('text', ['1', '—', 'x'])
+
+Python values (JSON, data frames, :func:`table_from_rows`) are typed by their own type:
+``int`` is integer, ``float`` real (NaN is NULL), ``datetime.date`` (or a ``datetime`` at
+midnight) a date, ``bool`` the text ``True``/``False``, ``None`` NULL; string cells are
+inferred as above unless ``infer=False``, which keeps them text. In a text column a number
+becomes its text (``str(3)``, ``repr(2.5)``).
+
+File formats
+------------
+* ``.csv``: RFC 4180 (quotes doubled), read by :func:`read_csv`.
+* WTQ ``csv/20x-csv/N.csv`` (a ``.csv`` in a folder named ``<digits>-csv``): every field
+  in double quotes, escapes ``\\"`` and ``\\\\`` (``\\n`` is also read as a newline),
+  newlines inside quotes kept; read by :func:`read_wtq`.
+* ``.tsv`` (WTQ convention): tab-separated, one row a line, escapes ``\\n`` (newline),
+  ``\\p`` (``|``), ``\\\\`` (backslash); other escapes are kept as written.
+* ``.table`` (WTQ): ``| a | b |`` lines, padding stripped. Lossy: newlines in cells were
+  written as spaces; prefer the ``.csv`` or ``.tsv`` of the same table.
+* ``*.html.csv`` (TabFact ``all_csv``): ``#``-separated, header first; read by
+  :func:`read_tabfact`.
+* ``.jsonl`` / ``.json``: see :func:`read_jsonl` and :func:`read_json`.
+
+Blank lines are skipped in every line-based format. The first row is the header; header
+names go through :func:`~symjax.sql.table.dedupe_header` (empty or repeated names get a
+deterministic unique name, columns are never merged). Undecodable bytes and malformed rows
+raise :class:`TableFormatError` naming the file and line; a missing file raises
+:class:`MissingDataError`.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io as _io
+import json
+import math
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+
+from symjax.errors import CellTypeError, MissingDataError, TableError, TableFormatError
+from symjax.sql.table import (
+    COLUMN_TYPES, DATE, INTEGER, REAL, TEXT, Table, dedupe_header, format_number,
+)
+
+__all__ = [
+    "infer_cell",
+    "infer_column",
+    "table_from_rows",
+    "from_dataframe",
+    "read_csv",
+    "read_wtq",
+    "read_tabfact",
+    "read_jsonl",
+    "read_jsonl_tables",
+    "read_json",
+    "read_json_table",
+    "read_table",
+    "read_table_dir",
+    "SUPPORTED_SUFFIXES",
+]
+
+Types = Union[Sequence[str], Mapping[str, str], None]
+PathLike = Union[str, Path]
+
+SUPPORTED_SUFFIXES = (".html.csv", ".csv", ".tsv", ".table", ".jsonl", ".json")
+
+# ---------------------------------------------------------------------------- cells
+_NULL_RE = re.compile(r"[-‐‑‒–—―−]+|n\s*/\s*a|\?", re.IGNORECASE)
+_NUMBER_RE = re.compile(
+    r"(?P<sign>[+\-−])?"
+    r"(?:(?P<cur>[$£€¥])\s*)?"
+    r"(?P<int>[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)?"
+    r"(?:\.(?P<frac>[0-9]+))?"
+    r"(?:\s*(?P<pct>%)|\s*(?P<mult>thousand|million|billion|trillion))?",
+    re.IGNORECASE,
+)
+_MULTIPLIERS = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_ISO_RE = re.compile(r"(?P<y>[0-9]{4})(?P<sep>[-/])(?P<m>[0-9]{2})(?P=sep)(?P<d>[0-9]{2})")
+_MDY_RE = re.compile(r"(?P<mon>[A-Za-z]+)\.?\s+(?P<d>[0-9]{1,2})(?:\s*,\s*|\s+)(?P<y>[0-9]{4})")
+_DMY_RE = re.compile(r"(?P<d>[0-9]{1,2})\s+(?P<mon>[A-Za-z]+)\.?(?:\s*,\s*|\s+)(?P<y>[0-9]{4})")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def infer_cell(text: str) -> tuple[str | None, Any]:
+    """The type and value of one cell of text, by the rules in the module docstring.
+
+    Returns ``(None, None)`` for NULL, ``('integer', int)``, ``('real', float)``,
+    ``('date', 'YYYY-MM-DD')`` or ``('text', text)`` with ``text`` unchanged.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"infer_cell takes a str, got {type(text).__name__} {text!r}")
+    s = text.strip()
+    if not s or _NULL_RE.fullmatch(s):
+        return None, None
+    number = _parse_number(s)
+    if number is not None:
+        return number
+    date = _parse_date(s)
+    if date is not None:
+        return DATE, date
+    return TEXT, text
+
+
+def _parse_number(s: str) -> tuple[str, int | float] | None:
+    m = _NUMBER_RE.fullmatch(s)
+    if m is None or (m["int"] is None and m["frac"] is None) or (m["cur"] and m["pct"]):
+        return None
+    negative = m["sign"] in ("-", "−")
+    digits = (m["int"] or "0").replace(",", "")
+    if m["mult"]:
+        amount = Decimal(f"{digits}.{m['frac'] or '0'}").scaleb(_MULTIPLIERS[m["mult"].lower()])
+        value = float(-amount if negative else amount)
+        return (REAL, value) if math.isfinite(value) else None
+    if m["frac"] is not None:
+        value = float(f"{'-' if negative else ''}{digits}.{m['frac']}")
+        return (REAL, value) if math.isfinite(value) else None
+    number = -int(digits) if negative else int(digits)
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        return None
+    return INTEGER, number
+
+
+def _parse_date(s: str) -> str | None:
+    m = _ISO_RE.fullmatch(s)
+    if m is not None:
+        return _iso_date(int(m["y"]), int(m["m"]), int(m["d"]))
+    m = _MDY_RE.fullmatch(s) or _DMY_RE.fullmatch(s)
+    if m is not None:
+        month = _MONTHS.get(m["mon"].lower())
+        if month is not None:
+            return _iso_date(int(m["y"]), month, int(m["d"]))
+    return None
+
+
+def _iso_date(year: int, month: int, day: int) -> str | None:
+    try:
+        return _dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _classify(value: Any, infer: bool) -> tuple[str | None, Any, str | None]:
+    """``(kind, parsed, text)`` of one cell: its inferred type, the value for that type,
+    and the value a text column stores (``None`` for NULL). Raises ``TypeError`` for a
+    value no column can hold."""
+    if value is None:
+        return None, None, None
+    if isinstance(value, str):
+        blank = not value.strip()
+        if not infer:
+            return (None, None, None) if blank else (TEXT, value, value)
+        kind, parsed = infer_cell(value)
+        return kind, parsed, None if blank else value
+    if isinstance(value, (bool, np.bool_)):
+        text = str(bool(value))
+        return TEXT, text, text
+    if isinstance(value, _dt.datetime):
+        if value.time() == _dt.time(0) and value.tzinfo is None:
+            iso = value.date().isoformat()
+            return DATE, iso, iso
+        text = value.isoformat(sep=" ")
+        return TEXT, text, text
+    if isinstance(value, _dt.date):
+        return DATE, value.isoformat(), value.isoformat()
+    if isinstance(value, (int, np.integer)):
+        return INTEGER, int(value), str(int(value))
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        if math.isnan(x):
+            return None, None, None
+        if math.isinf(x):
+            raise TypeError(f"non-finite number {value!r}; use None for a missing value")
+        return REAL, x, repr(x)
+    raise TypeError(
+        f"unsupported cell value {type(value).__name__} {value!r}; cells are str, int, "
+        "float, bool, datetime.date or None"
+    )
+
+
+def _column_type(kinds: set) -> str:
+    kinds = kinds - {None}
+    if kinds == {INTEGER}:
+        return INTEGER
+    if kinds and kinds <= {INTEGER, REAL}:
+        return REAL
+    if kinds == {DATE}:
+        return DATE
+    return TEXT
+
+
+def infer_column(cells: Sequence[str]) -> tuple[str, list[Any]]:
+    """The type of a column of text cells and its values, by the rules in the module
+    docstring: ``integer``, ``real``, ``date`` or ``text`` (``None`` marks NULL)."""
+    classified = [_classify(c, True) for c in cells]
+    t = _column_type({k for k, _, _ in classified})
+    return t, [_value_for(t, k, p, txt) for k, p, txt in classified]
+
+
+def _value_for(t: str, kind: str | None, parsed: Any, text: str | None) -> Any:
+    if t == TEXT:
+        return text
+    if kind is None:
+        return None
+    return float(parsed) if t == REAL else parsed
+
+
+# ---------------------------------------------------------------------------- tables
+def table_from_rows(
+    rows: Sequence[Sequence[Any]],
+    *,
+    header: Sequence[Any] | None = None,
+    types: Types = None,
+    name: str | None = None,
+    infer: bool = True,
+) -> Table:
+    """A table from rows of strings or Python values; the first row is the header unless
+    ``header`` is given.
+
+    ``types`` declares column types, as a list (one per column) or a mapping from
+    (de-duplicated) column names to types; undeclared columns are inferred (``infer=True``)
+    or text. A cell that contradicts its declared type raises :class:`CellTypeError`
+    naming the row, column and value. Ragged rows, no columns or no data rows raise
+    :class:`TableError`.
+    """
+    rows = list(rows)
+    if header is None:
+        if not rows:
+            raise TableError(f"table {name or ''!s} has no header row: got no rows at all")
+        header, rows = rows[0], rows[1:]
+    return _table_from_body(header, rows, types=types, name=name, infer=infer)
+
+
+def _where(i: int, source: str | None, lines: Sequence[int | None] | None) -> str:
+    """Human-readable place of data row ``i`` (0-based) for error messages."""
+    if source is not None and lines is not None and lines[i] is not None:
+        return f"data row {i + 1} ({source}, line {lines[i]})"
+    if source is not None:
+        return f"data row {i + 1} of {source}"
+    return f"data row {i + 1}"
+
+
+def _at(path: Any, line: int | None) -> str:
+    return f"{path}" if line is None else f"{path}, line {line}"
+
+
+def _table_from_body(
+    header: Sequence[Any],
+    body: Sequence[Sequence[Any]],
+    *,
+    types: Types,
+    name: str | None,
+    infer: bool,
+    source: str | None = None,
+    lines: Sequence[int] | None = None,
+) -> Table:
+    source = source or name
+    label = source or "table"
+    names = dedupe_header(["" if h is None else str(h) for h in header])
+    if not names:
+        raise TableError(f"{label}: the header is empty; a table needs at least one column")
+    if not body:
+        raise TableError(f"{label}: no data rows under header {list(names)!r}")
+    for i, row in enumerate(body):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise TableError(f"{_where(i, source, lines)}: a row is a list of cells, got {row!r}")
+        if len(row) != len(names):
+            raise TableError(
+                f"{_where(i, source, lines)} has {len(row)} cells but the header has "
+                f"{len(names)} columns {list(names)!r}: every row needs one cell per column"
+            )
+    declared = _declared_types(types, names, label)
+    columns, out_types, display = [], [], []
+    for j, col in enumerate(zip(*body)):
+        t, values, disp = _build_column(col, declared[j], names[j], infer, source, lines)
+        columns.append(values)
+        out_types.append(t)
+        display.append(disp)
+    return Table.from_columns(names, out_types, columns, display=display, name=name, dedupe=False)
+
+
+def _declared_types(types: Types, names: tuple[str, ...], label: str) -> list[str | None]:
+    if types is None:
+        return [None] * len(names)
+    if isinstance(types, Mapping):
+        unknown = [k for k in types if k not in names]
+        if unknown:
+            raise TableError(f"{label}: types name unknown columns {unknown!r}; columns are {list(names)!r}")
+        declared = [types.get(n) for n in names]
+    else:
+        declared = list(types)
+        if len(declared) != len(names):
+            raise TableError(
+                f"{label}: {len(declared)} types {declared!r} for {len(names)} columns {list(names)!r}"
+            )
+    for n, t in zip(names, declared):
+        if t is not None and t not in COLUMN_TYPES:
+            raise TableError(f"{label}: column {n!r} has unknown type {t!r}; use one of {COLUMN_TYPES}")
+    return declared
+
+
+def _build_column(col, declared, col_name, infer, source, lines):
+    """``(type, values, display or None)`` of one column of raw cells."""
+    classified = []
+    for i, cell in enumerate(col):
+        try:
+            classified.append(_classify(cell, infer or declared not in (None, TEXT)))
+        except TypeError as e:
+            raise CellTypeError(f"{_where(i, source, lines)}, column {col_name!r}: {e}") from None
+    t = declared or _column_type({k for k, _, _ in classified})
+    values = []
+    for i, (kind, parsed, text) in enumerate(classified):
+        if declared is not None and not _fits(declared, kind, parsed, col[i]):
+            raise CellTypeError(
+                f"{_where(i, source, lines)}, column {col_name!r} is declared {declared} but "
+                f"holds {col[i]!r} ({kind or 'null'}); fix the cell or declare the column "
+                f"{'real' if declared == INTEGER and kind == REAL else 'text'}"
+            )
+        if t == INTEGER and kind == REAL:
+            parsed = int(parsed)  # an integral Python float, e.g. from a pandas int column with NaN
+        values.append(_value_for(t, kind, parsed, text))
+    display = [c if isinstance(c, str) else _canonical(t, v) for c, v in zip(col, values)]
+    if all(d == _canonical(t, v) for d, v in zip(display, values)):
+        return t, values, None
+    return t, values, display
+
+
+def _fits(declared: str, kind: str | None, parsed: Any, cell: Any) -> bool:
+    """Whether a classified cell may go into a column declared ``declared``. An integral
+    Python float fits an integer column (pandas turns int columns with NaN into floats);
+    the text ``'3.0'`` does not."""
+    if kind is None or declared == TEXT or declared == kind:
+        return True
+    if declared == REAL:
+        return kind == INTEGER
+    if declared == INTEGER and kind == REAL and not isinstance(cell, str):
+        return parsed.is_integer() and abs(parsed) < 2**53
+    return False
+
+
+def _canonical(t: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return format_number(value) if t in (INTEGER, REAL) else value
+
+
+def from_dataframe(df: Any, *, infer: bool = True, types: Types = None, name: str | None = None) -> Table:
+    """A table from a pandas ``DataFrame`` (pandas is imported only here).
+
+    Column labels become the header (tuples of a MultiIndex joined by spaces); missing
+    values (``None``, ``NaN``, ``NaT``, ``pd.NA``) are NULL; numeric columns keep their
+    type; string cells are inferred unless ``infer=False``.
+    """
+    try:
+        import pandas as pd
+    except ImportError as e:  # pragma: no cover - a DataFrame implies pandas
+        raise ImportError("from_dataframe needs pandas: pip install pandas") from e
+    if not isinstance(df, pd.DataFrame):
+        raise TableError(f"from_dataframe takes a pandas DataFrame, got {type(df).__name__}")
+    header = [
+        " ".join(str(x) for x in c if str(x)) if isinstance(c, tuple) else str(c) for c in df.columns
+    ]
+    columns = []
+    for j in range(df.shape[1]):
+        series = df.iloc[:, j]
+        missing = series.isna().tolist()
+        columns.append([None if m else v for v, m in zip(series.tolist(), missing)])
+    body = [list(r) for r in zip(*columns)]
+    return _table_from_body(header, body, types=types, name=name, infer=infer)
+
+
+# ---------------------------------------------------------------------------- files
+def _read_text(path: PathLike, encoding: str = "utf-8") -> str:
+    p = Path(path)
+    if not p.exists():
+        raise MissingDataError(f"table file not found: {p}")
+    if p.is_dir():
+        raise MissingDataError(f"{p} is a directory, not a table file; use read_table_dir")
+    data = p.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise TableFormatError(
+            f"{p}, line {line}, column {column}: bytes {data[e.start:e.end]!r} (file offset "
+            f"{e.start}) are not valid {encoding} ({e.reason}); re-encode the file or pass "
+            "the right encoding="
+        ) from e
+    except LookupError as e:
+        raise TableFormatError(f"{p}: unknown encoding {encoding!r}") from e
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _split_records(records, header: bool):
+    """``(header, body, lines)`` from ``[(line, row), ...]``."""
+    if not records:
+        return [], [], []
+    if header:
+        return records[0][1], [r for _, r in records[1:]], [ln for ln, _ in records[1:]]
+    return [""] * len(records[0][1]), [r for _, r in records], [ln for ln, _ in records]
+
+
+def _finish(path, records, *, header=True, types=None, infer=True, name=None) -> Table:
+    head, body, lines = _split_records(records, header)
+    source = str(path)
+    if not records:
+        raise TableError(f"{source}: the file holds no rows (not even a header)")
+    if any(ln is None for ln in lines):
+        lines = None
+    return _table_from_body(
+        head, body, types=types, name=source if name is None else name, infer=infer,
+        source=source, lines=lines,
+    )
+
+
+def read_csv(
+    path: PathLike,
+    *,
+    delimiter: str = ",",
+    header: bool = True,
+    types: Types = None,
+    infer: bool = True,
+    encoding: str = "utf-8",
+    name: str | None = None,
+) -> Table:
+    """An RFC 4180 CSV file (quotes doubled, newlines allowed inside quotes).
+
+    With ``header=False`` the columns are named ``column_1``, ``column_2``, ... The table's
+    name defaults to ``str(path)``.
+    """
+    text = _read_text(path, encoding)
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records, start = [], 1
+    try:
+        for row in reader:
+            if row:
+                records.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise TableFormatError(f"{path}, line {reader.line_num}: malformed CSV: {e}") from e
+    return _finish(path, records, header=header, types=types, infer=infer, name=name)
+
+
+_WTQ_CSV_FIELD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^,"\r\n]*)', re.DOTALL)
+_WTQ_CSV_ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
+_WTQ_TSV_ESCAPES = {"n": "\n", "p": "|", "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(s: str, escapes: Mapping[str, str]) -> str:
+    if "\\" not in s:
+        return s
+    return _ESCAPE_RE.sub(lambda m: escapes.get(m.group(1), m.group(0)), s)
+
+
+def _parse_wtq_csv(text: str, source: str) -> list[tuple[int, list[str]]]:
+    records, pos, n, line = [], 0, len(text), 1
+    while pos < n:
+        if text[pos] in "\r\n":  # a blank line
+            line += text[pos] == "\n"
+            pos += 1
+            continue
+        start, row = line, []
+        while True:
+            m = _WTQ_CSV_FIELD.match(text, pos)
+            quoted = m.group(1)
+            if quoted is not None:
+                row.append(_unescape(quoted, _WTQ_CSV_ESCAPES))
+                line += quoted.count("\n")
+            else:
+                row.append(m.group(2))
+            pos = m.end()
+            if pos >= n:
+                break
+            ch = text[pos]
+            if ch == ",":
+                pos += 1
+            elif ch == "\n" or text.startswith("\r\n", pos):
+                pos += 1 if ch == "\n" else 2
+                line += 1
+                break
+            else:
+                raise TableFormatError(
+                    f"{source}, line {line}: unexpected {ch!r} after field {len(row)} of the "
+                    "row (an unterminated or stray quote?); WTQ fields are written "
+                    '"..." with \\" and \\\\ escapes'
+                )
+        records.append((start, row))
+    return records
+
+
+def _parse_lines(text: str, sep: str, escapes: Mapping[str, str] | None):
+    records = []
+    for k, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if raw:  # a line of separators only is a row of blank cells, not a blank line
+            cells = raw.split(sep)
+            records.append((k, [_unescape(c, escapes) for c in cells] if escapes else cells))
+    return records
+
+
+def _parse_wtq_table(text: str, source: str):
+    """Rows ``| a | b |``; a row whose line does not end with ``|`` goes on over the next
+    lines (a few WTQ ``.table`` files keep a raw newline inside a cell)."""
+    records, pending, start = [], None, 0
+    for k, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if pending is None:
+            if not raw.strip():
+                continue
+            if not raw.lstrip().startswith("|"):
+                raise TableFormatError(f"{source}, line {k}: a .table row is '| a | b |', got {raw[:80]!r}")
+            pending, start = raw.strip(), k
+        else:
+            pending += "\n" + raw.rstrip()
+        if len(pending) > 1 and pending.endswith("|"):
+            records.append((start, [c.strip() for c in pending[1:-1].split("|")]))
+            pending = None
+    if pending is not None:
+        raise TableFormatError(f"{source}, line {start}: the row never ends with '|'")
+    return records
+
+
+def read_wtq(
+    path: PathLike, *, types: Types = None, infer: bool = True, name: str | None = None
+) -> Table:
+    """A WikiTableQuestions table: ``.csv`` (backslash-escaped), ``.tsv`` or ``.table``
+    (formats in the module docstring). The first row is the header."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".tsv", ".table"):
+        raise TableFormatError(f"{path}: read_wtq reads .csv, .tsv or .table files, not {suffix!r}")
+    text = _read_text(path)
+    if suffix == ".csv":
+        records = _parse_wtq_csv(text, str(path))
+    elif suffix == ".tsv":
+        records = _parse_lines(text, "\t", _WTQ_TSV_ESCAPES)
+    else:
+        records = _parse_wtq_table(text, str(path))
+    return _finish(path, records, types=types, infer=infer, name=name)
+
+
+def read_tabfact(
+    path: PathLike, *, types: Types = None, infer: bool = True, name: str | None = None
+) -> Table:
+    """A TabFact ``all_csv/<id>.html.csv`` table: ``#``-separated, header first, no
+    quoting or escapes (cells are lowercased and tokenized in the dataset)."""
+    records = _parse_lines(_read_text(path), "#", None)
+    return _finish(path, records, types=types, infer=infer, name=name)
+
+
+def read_json_table(
+    obj: Mapping[str, Any], *, infer: bool = True, name: str | None = None
+) -> Table:
+    """A table from a dict ``{"header": [...], "rows": [[...], ...]}`` with optional
+    ``"types"`` (one per column) and ``"name"`` (WikiSQL's ``tables.jsonl`` lines have this
+    shape)."""
+    return _json_table(obj, infer=infer, name=name, source=None)
+
+
+def _json_table(obj, *, infer, name, source):
+    where = source or "table object"
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("header"), list) or not isinstance(
+        obj.get("rows"), list
+    ):
+        got = sorted(obj) if isinstance(obj, Mapping) else type(obj).__name__
+        raise TableFormatError(
+            f"{where}: a table object is {{'header': [...], 'rows': [[...]], 'types': [...]?}}; got {got!r}"
+        )
+    if name is None:
+        name = obj.get("name") if isinstance(obj.get("name"), str) else source
+    return _table_from_body(
+        obj["header"], obj["rows"], types=obj.get("types"), name=name, infer=infer, source=source,
+    )
+
+
+def _is_table_object(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and isinstance(obj.get("header"), list) and isinstance(
+        obj.get("rows"), list
+    )
+
+
+def _json_lines(path: PathLike, encoding: str) -> list[tuple[int, Any]]:
+    out = []
+    for k, raw in enumerate(_read_text(path, encoding).split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            out.append((k, json.loads(raw)))
+        except json.JSONDecodeError as e:
+            raise TableFormatError(f"{path}, line {k}, column {e.colno}: invalid JSON: {e.msg}") from e
+    return out
+
+
+def _records_table(path, records, *, types, infer, name) -> Table:
+    """A table from ``[(line, record)]``: row objects ``{column: value}`` (the keys of the
+    first give the header and every object must have the same keys) or row arrays (the
+    first is the header)."""
+    first_line, first = records[0]
+    if isinstance(first, Mapping):
+        header = list(first)
+        rows = []
+        for k, rec in records:
+            if not isinstance(rec, Mapping) or set(rec) != set(header):
+                keys = sorted(rec) if isinstance(rec, Mapping) else type(rec).__name__
+                raise TableFormatError(
+                    f"{_at(path, k)}: expected a row object with the keys of the first row "
+                    f"{header!r}, got {keys!r}"
+                )
+            rows.append((k, [rec[h] for h in header]))
+        return _finish(path, [(first_line, header)] + rows, types=types, infer=infer, name=name)
+    if isinstance(first, list):
+        for k, rec in records:
+            if not isinstance(rec, list):
+                raise TableFormatError(f"{_at(path, k)}: expected a JSON array (a row), got {rec!r}")
+        return _finish(path, records, types=types, infer=infer, name=name)
+    raise TableFormatError(
+        f"{_at(path, first_line)}: expected a table object, a row object or a row array, "
+        f"got {first!r}"
+    )
+
+
+def read_jsonl(
+    path: PathLike,
+    *,
+    types: Types = None,
+    infer: bool = True,
+    encoding: str = "utf-8",
+    name: str | None = None,
+) -> Table:
+    """One table from a JSON Lines file. Supported shapes (blank lines skipped):
+
+    * one line holding a table object ``{"header": [...], "rows": [[...]], "types"?}``
+      (several table objects: use :func:`read_jsonl_tables`);
+    * one row object per line, ``{"Year": 2001, "City": "Paris"}``: the keys of the first
+      line are the header, in order, and every line must have the same keys;
+    * one JSON array per line, the first being the header.
+    """
+    records = _json_lines(path, encoding)
+    if not records:
+        raise TableError(f"{path}: the file holds no rows (not even a header)")
+    if _is_table_object(records[0][1]):
+        if len(records) > 1:
+            raise TableFormatError(
+                f"{path}: holds {len(records)} lines but line {records[0][0]} is a whole table "
+                "object; read a file of table objects with read_jsonl_tables"
+            )
+        k, obj = records[0]
+        if types is not None:
+            obj = {**obj, "types": types}
+        return _json_table(obj, infer=infer, name=name or str(path), source=f"{path}, line {k}")
+    return _records_table(path, records, types=types, infer=infer, name=name)
+
+
+def read_jsonl_tables(path: PathLike, *, infer: bool = True, encoding: str = "utf-8") -> list[Table]:
+    """Every table of a JSON Lines file of table objects, one per line (WikiSQL's
+    ``*.tables.jsonl``). A table is named by its ``"name"``, else ``"<path>:<line>"``."""
+    tables = []
+    for k, obj in _json_lines(path, encoding):
+        own = obj.get("name") if isinstance(obj, Mapping) else None
+        name = own if isinstance(own, str) else f"{path}:{k}"
+        tables.append(_json_table(obj, infer=infer, name=name, source=f"{path}, line {k}"))
+    return tables
+
+
+def read_json(
+    path: PathLike,
+    *,
+    types: Types = None,
+    infer: bool = True,
+    encoding: str = "utf-8",
+    name: str | None = None,
+) -> Table:
+    """One table from a JSON file: a table object, a list of row objects, or a list of row
+    arrays whose first is the header (the shapes of :func:`read_jsonl`)."""
+    text = _read_text(path, encoding)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TableFormatError(f"{path}, line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}") from e
+    if _is_table_object(obj):
+        if types is not None:
+            obj = {**obj, "types": types}
+        return _json_table(obj, infer=infer, name=name or str(path), source=str(path))
+    if isinstance(obj, list) and obj:
+        return _records_table(path, [(None, r) for r in obj], types=types, infer=infer, name=name)
+    raise TableFormatError(
+        f"{path}: expected a table object or a non-empty list of rows, got {type(obj).__name__}"
+    )
+
+
+# ---------------------------------------------------------------------------- dispatch
+_WTQ_DIR_RE = re.compile(r"[0-9]+-csv")
+
+
+def _reader_for(path: Path):
+    """The reader for a file name, or ``None`` when the suffix is not supported.
+
+    ``*.html.csv`` is TabFact; a ``.csv`` inside a folder named ``<digits>-csv`` is WTQ;
+    any other ``.csv`` is RFC 4180; ``.tsv`` and ``.table`` are WTQ."""
+    lower = path.name.lower()
+    if lower.endswith(".html.csv"):
+        return read_tabfact
+    if lower.endswith(".csv"):
+        return read_wtq if _WTQ_DIR_RE.fullmatch(path.parent.name) else read_csv
+    if lower.endswith((".tsv", ".table")):
+        return read_wtq
+    if lower.endswith(".jsonl"):
+        return read_jsonl
+    if lower.endswith(".json"):
+        return read_json
+    return None
+
+
+def read_table(
+    path: PathLike, *, types: Types = None, infer: bool = True, name: str | None = None
+) -> Table:
+    """Read a table file, choosing the reader by its name (see :func:`_reader_for`):
+    ``*.html.csv`` TabFact, ``<digits>-csv/*.csv`` WTQ, other ``.csv`` RFC 4180, ``.tsv``
+    and ``.table`` WTQ, ``.jsonl``, ``.json``."""
+    p = Path(path)
+    if not p.exists():
+        raise MissingDataError(f"table file not found: {p}")
+    reader = _reader_for(p)
+    if reader is None:
+        raise TableFormatError(f"{p}: unsupported table file; supported suffixes: {SUPPORTED_SUFFIXES}")
+    return reader(p, types=types, infer=infer, name=name)
+
+
+def read_table_dir(
+    directory: PathLike, *, suffixes: Sequence[str] | None = None, infer: bool = True
+) -> list[Table]:
+    """Every supported table file under ``directory`` (recursively, hidden entries
+    skipped), sorted by relative path, each named by its relative POSIX path.
+
+    ``suffixes`` keeps only files whose names end with one of them, e.g. ``(".tsv",)``.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise MissingDataError(f"table directory not found: {root}")
+    found = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+            continue
+        if suffixes is not None and not p.name.lower().endswith(tuple(s.lower() for s in suffixes)):
+            continue
+        if _reader_for(p) is not None:
+            found.append((rel.as_posix(), p))
+    found.sort()
+    return [_reader_for(p)(p, infer=infer, name=rel) for rel, p in found]

@@ -1,0 +1,276 @@
+"""The example stream: deterministic, sharded, effectively infinite SQL-execution examples.
+
+The stream is a sequence of *blocks*. Block ``b`` draws one table (synthetic, or one of the
+user's tables), truncates it to the input budget (before anything is executed, so answers
+always match the visible table), linearizes it once, and samples
+``queries_per_table`` well-defined queries on it. Everything a block does is a pure
+function of ``(seed, b, config)``, so:
+
+* the same arguments give byte-identical examples in any process;
+* shard ``s`` of ``n`` takes the blocks ``b = s, s + n, s + 2n, ...``: shards are disjoint
+  and together they are exactly the unsharded stream (interleaved by block).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from symjax.errors import ConfigError, SamplingError, TableError
+from symjax.sql.answers import answer_text
+from symjax.sql.families import SamplerConfig, sample_query
+from symjax.sql.plan import Query
+from symjax.sql.render import SQL_STYLES, render
+from symjax.sql.table import Table
+
+__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "examples", "block_seed"]
+
+INSTRUCTIONS: dict[str, str] = {
+    "execute": "Execute SQL on the table:",
+    "result": "What is the result of this SQL query on the table?",
+    "run": "Run the following SQL query against the table and give the result:",
+    "answer": "Answer the SQL query based on the table below.",
+}
+LAYOUTS = ("sql_first", "table_first")
+_MASK64 = (1 << 64) - 1
+
+
+def block_seed(seed: int, block: int) -> int:
+    """A 64-bit seed for block ``block`` of the stream ``seed`` (splitmix64 mixing)."""
+    z = (seed * 0x9E3779B97F4A7C15 + block * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Everything that shapes the stream besides the seed and the shard.
+
+    Table source (``tables``): ``None`` for the synthetic generator (shaped by
+    ``table_config``), a sequence of :class:`Table`, or a directory of CSV/JSONL/WTQ/TabFact
+    files (read once with :func:`symjax.sql.io.read_table_dir`).
+
+    Prompt: ``inputs`` is ``"{instruction} {sql}\\n{table}"`` (``layout="sql_first"``) or
+    ``"{table}\\n{instruction} {sql}"`` (``"table_first"``), with the SQL in ``sql_style``
+    (``standard`` or ``tapex``) and the table in ``table_style`` (``tapex``, ``indexed`` or
+    ``markdown``); ``instruction`` is a key of :data:`INSTRUCTIONS` or literal text;
+    ``lowercase`` lower-cases inputs and targets (TAPEX). ``targets`` is the canonical
+    answer text. ``Example.sql`` is always the standard style.
+
+    Budget: tables are cut (cells to ``max_cell_chars``, then rows) so that the table text
+    fits ``max_input_chars - sql_reserve_chars`` characters, or, with ``count_tokens``,
+    ``max_input_tokens - sql_reserve_tokens`` tokens; examples whose ``inputs`` still exceed
+    ``max_input_chars`` are skipped, so the character budget is a guarantee.
+    """
+
+    tables: Any = None
+    table_config: Any = None
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    queries_per_table: int = 8
+    sql_style: str = "standard"
+    table_style: str = "tapex"
+    instruction: str = "execute"
+    layout: str = "sql_first"
+    lowercase: bool = False
+    max_input_chars: int | None = 6000
+    sql_reserve_chars: int = 400
+    max_cell_chars: int | None = 100
+    max_input_tokens: int | None = None
+    sql_reserve_tokens: int = 128
+    count_tokens: Callable[[str], int] | None = None
+
+    def __post_init__(self):
+        from symjax.sql.linearize import STYLES
+
+        if self.sql_style not in SQL_STYLES:
+            raise ConfigError(f"sql_style={self.sql_style!r}; use one of {SQL_STYLES}")
+        if self.table_style not in STYLES:
+            raise ConfigError(f"table_style={self.table_style!r}; use one of {STYLES}")
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"layout={self.layout!r}; use one of {LAYOUTS}")
+        if not isinstance(self.queries_per_table, int) or self.queries_per_table < 1:
+            raise ConfigError(f"queries_per_table must be an int >= 1, got {self.queries_per_table!r}")
+        if self.max_input_chars is not None and self.max_input_chars <= self.sql_reserve_chars:
+            raise ConfigError(
+                f"max_input_chars={self.max_input_chars} leaves no room for the table after "
+                f"sql_reserve_chars={self.sql_reserve_chars}"
+            )
+        if self.max_input_tokens is not None and self.count_tokens is None:
+            raise ConfigError("max_input_tokens needs count_tokens (a function str -> int)")
+        if not isinstance(self.sampler, SamplerConfig):
+            raise ConfigError(f"sampler must be a SamplerConfig, got {type(self.sampler).__name__}")
+        if self.tables is not None and not isinstance(self.tables, (str, os.PathLike, list, tuple)):
+            raise ConfigError(
+                "tables must be None (synthetic), a list of Table, or a directory path; "
+                f"got {type(self.tables).__name__}"
+            )
+
+    @property
+    def instruction_text(self) -> str:
+        return INSTRUCTIONS.get(self.instruction, self.instruction)
+
+
+@dataclass(slots=True)
+class Example:
+    """One SQL-execution example.
+
+    ``table`` is the table the model sees (after truncation); ``sql`` the standard-style
+    SQL; ``answer`` the canonical answer strings; ``inputs``/``targets`` the prompt and the
+    target text; ``plan`` the query plan; ``block``/``position`` where it sits in the stream.
+    """
+
+    table: Table
+    sql: str
+    answer: tuple[str, ...]
+    family: str
+    inputs: str
+    targets: str
+    plan: Query
+    block: int
+    position: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the table as header/types/rows)."""
+        return {
+            "inputs": self.inputs,
+            "targets": self.targets,
+            "sql": self.sql,
+            "answer": list(self.answer),
+            "family": self.family,
+            "table": self.table.to_dict(),
+            "block": self.block,
+            "position": self.position,
+        }
+
+
+_DIR_CACHE: dict[str, list[Table]] = {}
+
+
+def _user_tables(source: Any) -> list[Table]:
+    if isinstance(source, (str, os.PathLike)):
+        key = str(Path(source).resolve())
+        tables = _DIR_CACHE.get(key)
+        if tables is None:
+            from symjax.sql.io import read_table_dir
+
+            tables = read_table_dir(source)
+            if not tables:
+                raise ConfigError(f"no tables found in {source!s} (supported: .csv, .tsv, .jsonl, .json, .html.csv)")
+            _DIR_CACHE[key] = tables
+        return tables
+    tables = list(source)
+    if not tables:
+        raise ConfigError("tables is an empty list; give at least one Table or use None for synthetic tables")
+    for i, t in enumerate(tables):
+        if not isinstance(t, Table):
+            raise ConfigError(f"tables[{i}] is a {type(t).__name__}, not a symjax.sql.Table")
+    return tables
+
+
+class _BlockMaker:
+    """Builds the examples of one block; holds what is shared across blocks."""
+
+    def __init__(self, seed: int, config: StreamConfig):
+        from symjax.sql.linearize import linearize, truncate_table
+
+        self.seed = seed
+        self.config = config
+        self.linearize = linearize
+        self.truncate = truncate_table
+        self.user_tables = None if config.tables is None else _user_tables(config.tables)
+        if self.user_tables is None:
+            from symjax.sql.tables import TableConfig, generate_table
+
+            self.table_config = config.table_config or TableConfig()
+            self.generate_table = generate_table
+        self.instruction = config.instruction_text
+        self.table_budget = None
+        if config.max_input_chars is not None:
+            self.table_budget = config.max_input_chars - config.sql_reserve_chars
+
+    def table(self, bseed: int) -> Table:
+        cfg = self.config
+        if self.user_tables is None:
+            table = self.generate_table(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config)
+        else:
+            table = self.user_tables[bseed % len(self.user_tables)]
+        if cfg.max_input_tokens is not None:
+            return self.truncate(
+                table, max_tokens=cfg.max_input_tokens, count_tokens=cfg.count_tokens,
+                reserve=cfg.sql_reserve_tokens, style=cfg.table_style, lowercase=cfg.lowercase,
+                max_cell_chars=cfg.max_cell_chars, seed=bseed,
+            )
+        if self.table_budget is not None or cfg.max_cell_chars is not None:
+            return self.truncate(
+                table, max_chars=self.table_budget, style=cfg.table_style,
+                lowercase=cfg.lowercase, max_cell_chars=cfg.max_cell_chars, seed=bseed,
+            )
+        return table
+
+    def block(self, b: int) -> list[Example]:
+        cfg = self.config
+        bseed = block_seed(self.seed, b)
+        try:
+            table = self.table(bseed)
+        except TableError:
+            return []  # a user table that cannot fit the budget at all
+        table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
+        rng = random.Random(bseed)
+        header = table.header
+        out: list[Example] = []
+        max_chars = cfg.max_input_chars
+        tapex = cfg.sql_style == "tapex"
+        sql_first = cfg.layout == "sql_first"
+        for position in range(cfg.queries_per_table):
+            try:
+                family, plan, result = sample_query(table, rng, cfg.sampler)
+            except SamplingError:
+                continue
+            sql = render(plan, header)
+            shown = render(plan, header, style="tapex") if tapex else sql
+            if cfg.lowercase:
+                shown = shown.lower()
+            if sql_first:
+                inputs = f"{self.instruction} {shown}\n{table_text}"
+            else:
+                inputs = f"{table_text}\n{self.instruction} {shown}"
+            if max_chars is not None and len(inputs) > max_chars:
+                continue
+            answer = result.answer
+            targets = answer_text(answer)
+            if cfg.lowercase:
+                targets = targets.lower()
+            out.append(Example(table, sql, answer, family, inputs, targets, plan, b, position))
+        return out
+
+
+def examples(
+    seed: int,
+    *,
+    shard_index: int = 0,
+    num_shards: int = 1,
+    config: StreamConfig | None = None,
+    start_block: int = 0,
+) -> Iterator[Example]:
+    """An infinite iterator of :class:`Example` for ``seed``, shard ``shard_index`` of
+    ``num_shards``. ``start_block`` skips ahead (resuming a stream without replaying it)."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(num_shards, int) or num_shards < 1:
+        raise ConfigError(f"num_shards must be an int >= 1, got {num_shards!r}")
+    if not isinstance(shard_index, int) or not 0 <= shard_index < num_shards:
+        raise ConfigError(
+            f"shard_index must be an int in [0, {num_shards}), got {shard_index!r}"
+        )
+    maker = _BlockMaker(seed, config or StreamConfig())
+    return _iterate(maker, shard_index, num_shards, start_block)
+
+
+def _iterate(maker: _BlockMaker, shard_index: int, num_shards: int, start_block: int) -> Iterator[Example]:
+    first = start_block + ((shard_index - start_block) % num_shards)
+    for b in itertools.count(first, num_shards):
+        yield from maker.block(b)

@@ -1,0 +1,480 @@
+"""The columnar table every part of the data core works on.
+
+A :class:`Table` has a header of unique column names, a type per column (``text``,
+``integer``, ``real`` or ``date``) and columnar storage:
+
+* ``text``: ``int32`` codes into the table's string pool ``strings`` (``-1`` is NULL);
+* ``integer``: ``int64`` values; ``real``: ``float64`` values; ``date``: ``int64``
+  ``yyyymmdd`` numbers; each with a boolean NULL mask.
+
+Python values (``Table.rows``, ``Table.column``) are ``str``, ``int``, ``float``, ISO
+``'YYYY-MM-DD'`` strings for dates, and ``None`` for NULL: exactly what is inserted into
+SQLite by :meth:`Table.to_sqlite`, the oracle of the executor.
+
+Tables loaded from real files may keep each cell's original text (``display``), shown by
+the linearizers, while execution uses the parsed value (like WTQ's ``targetCanon``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from symjax.errors import CellTypeError, TableError
+
+__all__ = [
+    "TEXT",
+    "INTEGER",
+    "REAL",
+    "DATE",
+    "COLUMN_TYPES",
+    "Table",
+    "format_number",
+    "date_to_int",
+    "int_to_date",
+    "dedupe_header",
+]
+
+TEXT = "text"
+INTEGER = "integer"
+REAL = "real"
+DATE = "date"
+COLUMN_TYPES = (TEXT, INTEGER, REAL, DATE)
+_SQLITE_DECLARED = {TEXT: "TEXT", INTEGER: "INTEGER", REAL: "REAL", DATE: "TEXT"}
+_MAX_EXACT_INT = 2**53
+
+
+def format_number(value: float | int) -> str:
+    """Canonical text of a number: integers plain, reals rounded to 2 places and trimmed.
+
+    ``3`` -> ``'3'``, ``3.0`` -> ``'3'``, ``2.50`` -> ``'2.5'``, ``1/3`` -> ``'0.33'``,
+    ``-0.001`` -> ``'0'``. Non-finite reals print as ``'inf'``, ``'-inf'``, ``'nan'``.
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    x = float(value)
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x.is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    text = f"{x:.2f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text
+
+
+def date_to_int(text: str) -> int:
+    """``'2001-03-05'`` -> ``20010305``; raises ``ValueError`` for anything else."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError(f"not an ISO date (YYYY-MM-DD): {text!r}")
+    d = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def int_to_date(value: int) -> str:
+    """``20010305`` -> ``'2001-03-05'``."""
+    value = int(value)
+    return f"{value // 10000:04d}-{(value // 100) % 100:02d}-{value % 100:02d}"
+
+
+def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
+    """Make column names unique and non-empty, deterministically, never merging columns.
+
+    Names are stripped; an empty name becomes ``column_<j+1>``; a repeated name gets a
+    suffix ``_2``, ``_3``, ... (the first occurrence keeps its name). Comparison is
+    case-insensitive, because SQL identifiers are: ``Total`` and ``total`` would name the
+    same SQLite column.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for j, raw in enumerate(names):
+        name = "" if raw is None else " ".join(str(raw).split())
+        if not name:
+            name = f"column_{j + 1}"
+        candidate, k = name, 2
+        while candidate.lower() in seen:
+            candidate = f"{name}_{k}"
+            k += 1
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return tuple(out)
+
+
+class Table:
+    """An immutable, typed, columnar table. Build with :meth:`from_columns` or the loaders
+    in :mod:`symjax.sql.io` (``Table.from_rows``, ``from_csv``, ...)."""
+
+    __slots__ = (
+        "header",
+        "types",
+        "num_rows",
+        "strings",
+        "data",
+        "nulls",
+        "display",
+        "name",
+        "_cache",
+    )
+
+    def __init__(
+        self,
+        header: tuple[str, ...],
+        types: tuple[str, ...],
+        data: list[np.ndarray],
+        nulls: list[np.ndarray],
+        strings: tuple[str, ...],
+        *,
+        display: list[tuple[str, ...] | None] | None = None,
+        name: str | None = None,
+    ):
+        """Low-level constructor over already-encoded arrays; prefer :meth:`from_columns`."""
+        self.header = header
+        self.types = types
+        self.data = data
+        self.nulls = nulls
+        self.strings = strings
+        self.num_rows = int(len(data[0])) if data else 0
+        self.display = display if display is not None else [None] * len(header)
+        self.name = name
+        self._cache: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_columns(
+        cls,
+        header: Sequence[str],
+        types: Sequence[str],
+        columns: Sequence[Sequence[Any]],
+        *,
+        display: Sequence[Sequence[str] | None] | None = None,
+        name: str | None = None,
+        dedupe: bool = True,
+    ) -> "Table":
+        """Build a table from Python values per column (``None`` is NULL).
+
+        Values must agree with the declared types: ``int`` for integer (``bool`` is
+        refused), ``int``/``float`` for real, ``str`` for text, ISO date strings or
+        ``datetime.date`` for date. A mismatch raises :class:`CellTypeError` naming the
+        row, column and value.
+        """
+        header = list(header)
+        types = tuple(types)
+        if not header:
+            raise TableError("a table needs at least one column; got an empty header")
+        if len(types) != len(header):
+            raise TableError(
+                f"header has {len(header)} columns but {len(types)} types were given: "
+                f"header={header!r}, types={types!r}"
+            )
+        if len(columns) != len(header):
+            raise TableError(
+                f"header has {len(header)} columns but {len(columns)} columns of data"
+            )
+        for j, t in enumerate(types):
+            if t not in COLUMN_TYPES:
+                raise TableError(
+                    f"column {j} ({header[j]!r}) has unknown type {t!r}; "
+                    f"use one of {COLUMN_TYPES}"
+                )
+        if dedupe:
+            header_t = dedupe_header(header)
+        else:
+            header_t = tuple(header)
+            if len({h.lower() for h in header_t}) != len(header_t) or any(not h for h in header_t):
+                raise TableError(f"column names must be unique and non-empty: {header_t!r}")
+        num_rows = len(columns[0])
+        if num_rows == 0:
+            raise TableError(f"table {name or ''!s} has no rows (header {header_t!r})")
+        for j, col in enumerate(columns):
+            if len(col) != num_rows:
+                raise TableError(
+                    f"column {j} ({header_t[j]!r}) has {len(col)} cells but column 0 has "
+                    f"{num_rows}: all columns must have the same number of rows"
+                )
+        pool: dict[str, int] = {}
+        data: list[np.ndarray] = []
+        nulls: list[np.ndarray] = []
+        for j, (t, col) in enumerate(zip(types, columns)):
+            arr, mask = _encode_column(col, t, j, header_t[j], pool)
+            data.append(arr)
+            nulls.append(mask)
+        disp: list[tuple[str, ...] | None] = [None] * len(header_t)
+        if display is not None:
+            if len(display) != len(header_t):
+                raise TableError(f"display has {len(display)} columns, table has {len(header_t)}")
+            for j, d in enumerate(display):
+                if d is None:
+                    continue
+                if len(d) != num_rows:
+                    raise TableError(
+                        f"display of column {j} ({header_t[j]!r}) has {len(d)} cells, "
+                        f"expected {num_rows}"
+                    )
+                disp[j] = tuple(str(x) for x in d)
+        return cls(header_t, types, data, nulls, tuple(pool), display=disp, name=name)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def num_columns(self) -> int:
+        return len(self.header)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.num_rows, len(self.header))
+
+    def column(self, j: int) -> list[Any]:
+        """Python values of column ``j`` (``None`` for NULL, dates as ISO strings)."""
+        key = ("column", j)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        t = self.types[j]
+        arr, mask = self.data[j], self.nulls[j]
+        if t == TEXT:
+            s = self.strings
+            out = [None if c < 0 else s[c] for c in arr.tolist()]
+        elif t == DATE:
+            out = [None if m else int_to_date(v) for v, m in zip(arr.tolist(), mask.tolist())]
+        else:
+            out = [None if m else v for v, m in zip(arr.tolist(), mask.tolist())]
+        self._cache[key] = out
+        return out
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """Rows as lists of Python values (``None`` for NULL)."""
+        cached = self._cache.get("rows")
+        if cached is None:
+            cols = [self.column(j) for j in range(len(self.header))]
+            cached = [list(r) for r in zip(*cols)]
+            self._cache["rows"] = cached
+        return cached
+
+    def cell_text(self, i: int, j: int) -> str:
+        """What a reader sees in cell (i, j): the original text if kept, else the value's
+        canonical text; NULL shows as an empty string."""
+        return self.column_texts(j)[i]
+
+    def column_texts(self, j: int) -> tuple[str, ...]:
+        key = ("texts", j)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        disp = self.display[j]
+        if disp is not None:
+            out = disp
+        else:
+            t = self.types[j]
+            vals = self.column(j)
+            if t in (INTEGER, REAL):
+                out = tuple("" if v is None else format_number(v) for v in vals)
+            else:
+                out = tuple("" if v is None else v for v in vals)
+        self._cache[key] = out
+        return out
+
+    def sort_keys(self, j: int) -> np.ndarray:
+        """``float64`` keys whose order is SQLite's order for column ``j`` (NaN at NULLs).
+
+        Text: the rank of the string under BINARY collation (code-point order, which is
+        UTF-8 byte order), equal strings share a rank; numbers: the value; dates: yyyymmdd.
+        """
+        key = ("keys", j)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        t = self.types[j]
+        if t == TEXT:
+            ranks = self.string_ranks()
+            codes = self.data[j]
+            keys = np.where(codes >= 0, ranks[np.maximum(codes, 0)], np.nan).astype(np.float64)
+        else:
+            keys = self.data[j].astype(np.float64)
+            keys[self.nulls[j]] = np.nan
+        keys.setflags(write=False)
+        self._cache[key] = keys
+        return keys
+
+    def string_ranks(self) -> np.ndarray:
+        """Rank of each pooled string in code-point order (the pool holds no duplicates)."""
+        cached = self._cache.get("ranks")
+        if cached is None:
+            order = sorted(range(len(self.strings)), key=self.strings.__getitem__)
+            cached = np.empty(len(self.strings), dtype=np.float64)
+            cached[order] = np.arange(len(order), dtype=np.float64)
+            self._cache["ranks"] = cached
+        return cached
+
+    def strings_by_rank(self) -> list[str]:
+        cached = self._cache.get("by_rank")
+        if cached is None:
+            cached = sorted(self.strings)
+            self._cache["by_rank"] = cached
+        return cached
+
+    def value_from_key(self, j: int, key: float) -> Any:
+        """The Python value of column ``j`` whose sort key is ``key`` (inverse of sort_keys)."""
+        t = self.types[j]
+        if t == TEXT:
+            return self.strings_by_rank()[int(key)]
+        if t == INTEGER:
+            return int(key)
+        if t == DATE:
+            return int_to_date(int(key))
+        return float(key)
+
+    # ------------------------------------------------------------------ transforms
+    def take_rows(self, indices: Iterable[int]) -> "Table":
+        """A new table with the given rows, in the given order (row ids renumbered)."""
+        idx = np.asarray(list(indices), dtype=np.int64)
+        if idx.size == 0:
+            raise TableError("take_rows would leave the table without rows")
+        display = [None if d is None else tuple(d[i] for i in idx.tolist()) for d in self.display]
+        columns = [[self.column(j)[i] for i in idx.tolist()] for j in range(len(self.header))]
+        return Table.from_columns(
+            self.header, self.types, columns, display=display, name=self.name, dedupe=False
+        )
+
+    def with_display(self, display: list[tuple[str, ...] | None]) -> "Table":
+        """The same values with other cell texts (used when cells are shortened)."""
+        return Table(
+            self.header, self.types, self.data, self.nulls, self.strings,
+            display=display, name=self.name,
+        )
+
+    def to_sqlite(self, conn, name: str = "w") -> None:
+        """Create table ``name`` in a ``sqlite3`` connection and insert the rows.
+
+        Declared types: TEXT, INTEGER, REAL, and TEXT for dates (ISO strings compare in
+        date order). This is the reference loading used by the differential tests.
+        """
+        cols = ", ".join(
+            f"{quote_identifier(h)} {_SQLITE_DECLARED[t]}" for h, t in zip(self.header, self.types)
+        )
+        conn.execute(f"CREATE TABLE {quote_identifier(name)} ({cols})")
+        marks = ", ".join("?" * len(self.header))
+        conn.executemany(f"INSERT INTO {quote_identifier(name)} VALUES ({marks})", self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``header``, ``types``, ``rows`` (and ``name`` if set)."""
+        out: dict[str, Any] = {"header": list(self.header), "types": list(self.types), "rows": self.rows}
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+    # ------------------------------------------------------------------ misc
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        return (
+            self.header == other.header
+            and self.types == other.types
+            and _rows_equal(self.rows, other.rows)
+        )
+
+    def __hash__(self) -> int:  # pragma: no cover - tables are not dict keys
+        return hash((self.header, self.types, self.num_rows))
+
+    def __repr__(self) -> str:
+        cols = ", ".join(f"{h}:{t}" for h, t in zip(self.header, self.types))
+        return f"Table({self.num_rows} rows; {cols})"
+
+
+def quote_identifier(name: str) -> str:
+    """Double-quote an SQL identifier, doubling embedded quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _rows_equal(a: list[list[Any]], b: list[list[Any]]) -> bool:
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b):
+        for x, y in zip(ra, rb):
+            if x != y and not (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)):
+                return False
+    return True
+
+
+def _encode_column(col: Sequence[Any], t: str, j: int, name: str, pool: dict[str, int]):
+    n = len(col)
+    mask = np.zeros(n, dtype=np.bool_)
+    if t == TEXT:
+        arr = np.empty(n, dtype=np.int32)
+        for i, v in enumerate(col):
+            if v is None:
+                arr[i] = -1
+                mask[i] = True
+                continue
+            if not isinstance(v, str):
+                raise CellTypeError(
+                    f"row {i}, column {j} ({name!r}) is declared text but holds "
+                    f"{type(v).__name__} {v!r}; pass text cells as str"
+                )
+            code = pool.get(v)
+            if code is None:
+                code = pool[v] = len(pool)
+            arr[i] = code
+        return arr, mask
+    if t == INTEGER:
+        arr = np.zeros(n, dtype=np.int64)
+        for i, v in enumerate(col):
+            if v is None:
+                mask[i] = True
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+                if not -(2**63) <= int(v) < 2**63:
+                    raise CellTypeError(f"row {i}, column {j} ({name!r}): integer {v} exceeds 64 bits")
+                arr[i] = int(v)
+            elif isinstance(v, float) and v.is_integer() and abs(v) < _MAX_EXACT_INT:
+                arr[i] = int(v)
+            else:
+                raise CellTypeError(
+                    f"row {i}, column {j} ({name!r}) is declared integer but holds "
+                    f"{type(v).__name__} {v!r}; declare the column real or text, or fix the cell"
+                )
+        return arr, mask
+    if t == REAL:
+        arr = np.zeros(n, dtype=np.float64)
+        for i, v in enumerate(col):
+            if v is None:
+                mask[i] = True
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                x = float(v)
+                if not math.isfinite(x):
+                    raise CellTypeError(
+                        f"row {i}, column {j} ({name!r}) holds non-finite {v!r}; "
+                        "SQLite stores no NaN: use None for a missing value"
+                    )
+                arr[i] = x
+            else:
+                raise CellTypeError(
+                    f"row {i}, column {j} ({name!r}) is declared real but holds "
+                    f"{type(v).__name__} {v!r}; declare the column text, or fix the cell"
+                )
+        return arr, mask
+    # DATE
+    arr = np.zeros(n, dtype=np.int64)
+    for i, v in enumerate(col):
+        if v is None:
+            mask[i] = True
+            continue
+        if isinstance(v, _dt.datetime):
+            v = v.date()
+        if isinstance(v, _dt.date):
+            arr[i] = v.year * 10000 + v.month * 100 + v.day
+            continue
+        try:
+            arr[i] = date_to_int(v) if isinstance(v, str) else _raise()
+        except (ValueError, TypeError):
+            raise CellTypeError(
+                f"row {i}, column {j} ({name!r}) is declared date but holds "
+                f"{type(v).__name__} {v!r}; dates are ISO strings 'YYYY-MM-DD' or datetime.date"
+            ) from None
+    return arr, mask
+
+
+def _raise():
+    raise TypeError

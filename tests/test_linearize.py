@@ -1,0 +1,335 @@
+"""Linearization styles (golden strings) and truncation to a budget."""
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from symjax.errors import ConfigError, TableError
+from symjax.sql.linearize import (
+    STYLES, linearize, linearized_length, shorten_cells, truncate_table,
+)
+from symjax.sql.table import TEXT, Table
+
+
+def small_table() -> Table:
+    """A NULL in every column type, a real, a date, a '|' and newlines inside cells."""
+    return Table.from_columns(
+        ["Name", "Score", "Date", "Note"],
+        ["text", "real", "date", "text"],
+        [
+            ["Alice", "Bob\nJr", None],
+            [2.5, None, 3],
+            ["2001-03-05", "1999-12-31", None],
+            ["a | b", "x", "line1\r\nline2"],
+        ],
+    )
+
+
+def words_counter(text: str) -> int:
+    return len(text.split())
+
+
+def big_table(num_rows: int = 40, seed: int = 0) -> Table:
+    """Rows of varied length; column ``id`` identifies each original row."""
+    rng = random.Random(seed)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    return Table.from_columns(
+        ["id", "name", "points", "when"],
+        ["integer", "text", "real", "date"],
+        [
+            list(range(num_rows)),
+            [" ".join(rng.choices(words, k=rng.randint(1, 6))) for _ in range(num_rows)],
+            [None if rng.random() < 0.1 else round(rng.uniform(0, 1000), 2) for _ in range(num_rows)],
+            [f"20{rng.randint(10, 23)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}" for _ in range(num_rows)],
+        ],
+        name="big",
+    )
+
+
+def kept_ids(table: Table) -> list[int]:
+    return table.column(0)
+
+
+def assert_rows_are_original(result: Table, original: Table) -> None:
+    """Every row of ``result`` is the original row with that id, in increasing id order."""
+    ids = kept_ids(result)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for row in result.rows:
+        assert row == original.rows[row[0]]
+
+
+# ---------------------------------------------------------------------------- styles
+def test_tapex_golden():
+    assert linearize(small_table()) == (
+        "col : Name | Score | Date | Note "
+        "row 1 : Alice | 2.5 | 2001-03-05 | a | b "
+        "row 2 : Bob Jr |  | 1999-12-31 | x "
+        "row 3 :  | 3 |  | line1 line2"
+    )
+
+
+def test_indexed_golden():
+    assert linearize(small_table(), style="indexed") == (
+        "header: Name | Score | Date | Note\n"
+        "row 1 : Alice | 2.5 | 2001-03-05 | a | b\n"
+        "row 2 : Bob Jr |  | 1999-12-31 | x\n"
+        "row 3 :  | 3 |  | line1 line2"
+    )
+
+
+def test_markdown_golden():
+    assert linearize(small_table(), style="markdown") == (
+        "| Name | Score | Date | Note |\n"
+        "| --- | --- | --- | --- |\n"
+        "| Alice | 2.5 | 2001-03-05 | a \\| b |\n"
+        "| Bob Jr |  | 1999-12-31 | x |\n"
+        "|  | 3 |  | line1 line2 |"
+    )
+
+
+def test_lowercase_lowers_everything():
+    t = small_table()
+    assert linearize(t, lowercase=True) == linearize(t).lower()
+    assert linearize(t, lowercase=True).startswith("col : name | score")
+    assert linearize(t, style="indexed", lowercase=True) == linearize(t, style="indexed").lower()
+
+
+def test_display_text_is_shown_and_cached():
+    t = Table.from_columns(
+        ["city", "pop"], [TEXT, "integer"], [["Oslo", "Bergen"], [700000, 285000]],
+        display=[None, ["700,000", "285,000 (2020)"]],
+    )
+    text = linearize(t, style="indexed")
+    assert text == "header: city | pop\nrow 1 : Oslo | 700,000\nrow 2 : Bergen | 285,000 (2020)"
+    assert linearize(t, style="indexed") is text  # memoised on the table
+    assert linearized_length(t, "indexed") == len(text)
+
+
+def test_header_pipe_and_newline():
+    t = Table(("a|b", "c\nd"), (TEXT, TEXT), small_table().data[:1] * 2, small_table().nulls[:1] * 2,
+              small_table().strings)
+    assert linearize(t, style="markdown").startswith("| a\\|b | c d |\n| --- | --- |\n")
+    assert linearize(t).startswith("col : a|b | c d row 1 : ")
+
+
+def test_unknown_style_lists_valid_styles():
+    with pytest.raises(ConfigError, match="tapex.*indexed.*markdown"):
+        linearize(small_table(), style="html")
+    with pytest.raises(ConfigError, match="html"):
+        truncate_table(small_table(), max_chars=10, style="html")
+    assert STYLES == ("tapex", "indexed", "markdown")
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_matches_slow_twin(style):
+    """The fast joins agree with an obviously correct cell-by-cell loop."""
+    t = big_table(25, seed=3)
+
+    def cell(text):
+        text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+        return text.replace("|", "\\|") if style == "markdown" else text
+
+    header = [cell(h) for h in t.header]
+    rows = [[cell(t.cell_text(i, j)) for j in range(len(header))] for i in range(t.num_rows)]
+    if style == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        expected = "\n".join(lines)
+    else:
+        sep = " " if style == "tapex" else "\n"
+        expected = ("col : " if style == "tapex" else "header: ") + " | ".join(header)
+        for k, r in enumerate(rows, 1):
+            expected += sep + f"row {k} : " + " | ".join(r)
+    assert linearize(t, style=style) == expected
+
+
+# ---------------------------------------------------------------------------- truncation
+def test_unchanged_identity_when_it_fits():
+    t = big_table()
+    size = linearized_length(t)
+    assert truncate_table(t, max_chars=size) is t
+    assert truncate_table(t, max_chars=size + 50, reserve=50) is t
+    assert truncate_table(t, max_chars=10**6, max_cell_chars=1000) is t
+    assert truncate_table(t) is t
+    n_tokens = words_counter(linearize(t))
+    assert truncate_table(t, max_tokens=n_tokens, count_tokens=words_counter) is t
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_fits_budget_and_keeps_order(style):
+    t = big_table()
+    full = linearized_length(t, style)
+    for budget in (150, 300, full // 2, full - 1):
+        for seed in range(5):
+            out = truncate_table(t, max_chars=budget + 40, reserve=40, style=style, seed=seed)
+            assert out is not t
+            assert 1 <= out.num_rows < t.num_rows
+            assert linearized_length(out, style) <= budget
+            assert_rows_are_original(out, t)
+            # Rows are renumbered in the text the model sees.
+            if style != "markdown":
+                assert f"row {out.num_rows} : " in linearize(out, style=style)
+
+
+def test_deterministic_for_a_seed_and_varies_across_seeds():
+    t = big_table(60)
+    budget = linearized_length(t) // 2
+    first = kept_ids(truncate_table(t, max_chars=budget, seed=7))
+    assert kept_ids(truncate_table(t, max_chars=budget, seed=7)) == first
+    choices = {tuple(kept_ids(truncate_table(t, max_chars=budget, seed=s))) for s in range(10)}
+    assert len(choices) > 5
+
+
+def test_rows_come_from_across_the_table():
+    """Random dropping (not just cutting the tail) lets late rows survive."""
+    t = big_table(60)
+    budget = linearized_length(t) // 3
+    late = [max(kept_ids(truncate_table(t, max_chars=budget, seed=s))) for s in range(20)]
+    assert max(late) > 40
+
+
+def test_keep_rows_are_kept():
+    t = big_table(60)
+    protected = [3, 31, 59]
+    budget = linearized_length(t) // 4
+    for seed in range(10):
+        out = truncate_table(t, max_chars=budget, seed=seed, keep_rows=protected)
+        assert set(protected) <= set(kept_ids(out))
+        assert linearized_length(out) <= budget
+        assert_rows_are_original(out, t)
+
+
+def test_keep_rows_that_do_not_fit_raise_with_numbers():
+    t = big_table(60)
+    head = len("col : id | name | points | when")
+    with pytest.raises(TableError, match=r"rows \[0, 1, 2, 3\].*need (\d+) chars.*budget is 120 chars") as err:
+        truncate_table(t, max_chars=200, reserve=80, keep_rows=range(4))
+    needed = int(re.search(r"need (\d+) chars", str(err.value)).group(1))
+    assert needed == head + sum(
+        len(" row {} : ".format(k + 1)) + len(" | ".join(t.cell_text(k, j) for j in range(4)))
+        for k in range(4)
+    )
+    assert "max_chars=200 minus reserve=80" in str(err.value)
+    with pytest.raises(ConfigError, match="keep_rows"):
+        truncate_table(t, max_chars=200, keep_rows=[60])
+
+
+def test_header_plus_one_row_must_fit():
+    t = big_table(10)
+    shortest = min(
+        len(" row 1 : ") + len(" | ".join(t.cell_text(i, j) for j in range(4))) for i in range(10)
+    )
+    head = len("col : id | name | points | when")
+    with pytest.raises(TableError, match=rf"need {head + shortest} chars but the budget is 40 chars"):
+        truncate_table(t, max_chars=40)
+    with pytest.raises(TableError, match="budget is -5 chars"):
+        truncate_table(t, max_chars=5, reserve=10)
+    # Exactly enough for the header and the shortest row: that row alone is kept.
+    out = truncate_table(t, max_chars=head + shortest)
+    assert out.num_rows == 1 and linearized_length(out) == head + shortest
+
+
+def test_token_budget():
+    t = big_table(60)
+    total = words_counter(linearize(t, style="indexed"))
+    for budget in (60, total // 2):
+        for seed in range(3):
+            out = truncate_table(
+                t, max_tokens=budget + 10, reserve=10, count_tokens=words_counter,
+                style="indexed", seed=seed,
+            )
+            assert words_counter(linearize(out, style="indexed")) <= budget
+            assert_rows_are_original(out, t)
+    with pytest.raises(TableError, match="tokens"):
+        truncate_table(t, max_tokens=5, count_tokens=words_counter)
+
+
+def test_token_budget_with_non_additive_counter():
+    """A counter that also charges the row separators: the exact check drops extra rows."""
+    def count(text):
+        return len(text.split()) + 3 * text.count("\n")
+
+    t = big_table(60)
+    budget = count(linearize(t, style="indexed")) // 2
+    out = truncate_table(t, max_tokens=budget, count_tokens=count, style="indexed", keep_rows=[5])
+    assert count(linearize(out, style="indexed")) <= budget
+    assert 5 in kept_ids(out)
+
+
+def test_budget_arguments_are_checked():
+    t = big_table(5)
+    with pytest.raises(ConfigError, match="not both"):
+        truncate_table(t, max_chars=10, max_tokens=10, count_tokens=words_counter)
+    with pytest.raises(ConfigError, match="count_tokens"):
+        truncate_table(t, max_tokens=10)
+    with pytest.raises(ConfigError, match="count_tokens"):
+        truncate_table(t, max_cell_tokens=3)
+    with pytest.raises(ConfigError, match="max_cell_chars"):
+        truncate_table(t, max_cell_chars=0)
+    with pytest.raises(ConfigError, match="reserve"):
+        truncate_table(t, max_chars=100, reserve=-1)
+
+
+# ---------------------------------------------------------------------------- cells
+def test_shortened_cells_become_the_values_of_text_columns():
+    t = Table.from_columns(
+        ["name", "score", "city"],
+        [TEXT, "integer", TEXT],
+        [
+            ["Championship 2001", "Championship 2002", "Cup", None],
+            [123456789, 5, None, 7],
+            ["Rio de Janeiro", "Oslo", "São Paulo    area", "Rome"],
+        ],
+        display=[None, ["123,456,789 points", "5", "", "7"], ["Rio de Janeiro!", "Oslo", "São Paulo    area", "Rome"]],
+    )
+    out = truncate_table(t, max_cell_chars=12)
+    assert out.column(0) == ["Championship", "Championship", "Cup", None]
+    # Numbers are never cut, neither their values nor their display.
+    assert out.column(1) == t.column(1)
+    assert out.column_texts(1) == t.column_texts(1)
+    # A text column with its own display: the cut display text becomes the value too.
+    assert out.column_texts(2) == ("Rio de Janei", "Oslo", "São Paulo", "Rome")
+    assert out.column(2) == ["Rio de Janei", "Oslo", "São Paulo", "Rome"]
+    for j, t_ in enumerate(out.types):
+        if t_ == TEXT:
+            assert [r[j] or "" for r in out.rows] == list(out.column_texts(j))
+    assert "Championship | 123,456,789 points" in linearize(out)
+    assert shorten_cells(t, max_cell_chars=12) is shorten_cells(t, max_cell_chars=12)
+    assert shorten_cells(t, max_cell_chars=100) is t
+
+
+def test_cell_token_cap():
+    t = Table.from_columns(
+        ["title"], [TEXT], [["one two three four five", "short", "a-very-long-single-word"]]
+    )
+    out = truncate_table(t, max_cell_tokens=3, count_tokens=words_counter)
+    assert out.column(0) == ["one two three", "short", "a-very-long-single-word"]
+
+    def chars_as_tokens(text):
+        return len(text)
+
+    out = truncate_table(t, max_cell_tokens=5, count_tokens=chars_as_tokens)
+    assert out.column(0) == ["one", "short", "a-ver"]
+
+
+def test_cells_are_cut_before_rows_are_dropped():
+    t = big_table(30)
+    out = truncate_table(t, max_chars=linearized_length(t) // 2, max_cell_chars=8, seed=1)
+    assert max(len(x) for x in out.column(1)) <= 8
+    assert linearized_length(out) <= linearized_length(t) // 2
+    short = shorten_cells(t, max_cell_chars=8)
+    for row in out.rows:
+        assert row == short.rows[row[0]]
+
+
+def test_import_pulls_in_no_tensorflow_or_jax():
+    code = (
+        "import sys, symjax.sql.linearize; "
+        "bad = [m for m in ('tensorflow', 'jax', 'flax') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
