@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from symjax.errors import ConfigError, TableError
@@ -333,3 +334,21 @@ def test_import_pulls_in_no_tensorflow_or_jax():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_truncation_measures_the_lowercased_text():
+    t = Table.from_columns(
+        ["w"], [TEXT], [["İSTANBUL " * 3, "x", "İzmir y", "z"]]
+    )  # 'İ'.lower() is two characters: lengths must come from the lower-cased text
+    budget = len(linearize(t, lowercase=True)) - 1
+    out = truncate_table(t, max_chars=budget, lowercase=True, seed=0)
+    assert len(linearize(out, lowercase=True)) <= budget < len(linearize(t, lowercase=True))
+
+
+def test_rowless_table_whose_header_is_too_long():
+    empty = [np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)]
+    t = Table(("a_long_header", "b"), (TEXT, TEXT), empty, [np.zeros(0, dtype=bool)] * 2, ())
+    assert linearize(t) == "col : a_long_header | b"
+    assert linearize(t, style="markdown") == "| a_long_header | b |\n| --- | --- |"
+    with pytest.raises(TableError, match="header alone needs 23 chars"):
+        truncate_table(t, max_chars=10)

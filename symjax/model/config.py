@@ -209,10 +209,17 @@ def from_hf_config(hf_config: Mapping[str, Any], **overrides: Any) -> T5Config:
             f"config.json has feed_forward_proj={projection!r}; symjax implements T5 1.1 / "
             "Flan-T5, which use 'gated-gelu'"
         )
-    if hf_config.get("tie_word_embeddings", True):
+    # transformers < 5 (and the hub's Flan-T5 configs) mark T5 1.1 by
+    # tie_word_embeddings=false; transformers 5 always writes tie_word_embeddings=true and
+    # says scale_decoder_outputs=false instead (the head itself is lm_head.weight either way).
+    if "scale_decoder_outputs" in hf_config:
+        field, t5_1_0 = "scale_decoder_outputs", bool(hf_config["scale_decoder_outputs"])
+    else:
+        field, t5_1_0 = "tie_word_embeddings", bool(hf_config.get("tie_word_embeddings", True))
+    if t5_1_0:
         raise ModelError(
-            "config.json has tie_word_embeddings=true (T5 1.0 layout); T5 1.1 / Flan-T5 have "
-            "a separate output head (tie_word_embeddings=false)"
+            f"config.json has {field}=true: the T5 1.0 output (tied embedding, rescaled by "
+            "d_model**-0.5); T5 1.1 / Flan-T5 have a separate, unscaled output head"
         )
     if hf_config.get("decoder_start_token_id", 0) != hf_config.get("pad_token_id", 0):
         raise ModelError(

@@ -40,6 +40,7 @@ __all__ = [
     "LOGICAL_AXIS_NAMES",
     "T5", "RMSNorm", "Attention", "GatedGeluMlp", "RelativePositionBias",
     "relative_position_bucket", "check_token_ids", "token_cross_entropy",
+    "init_params", "abstract_params", "param_logical_axes",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -193,14 +194,14 @@ class _Kernel(nn.Module):
     shape: tuple[int, ...]
     axes: tuple[str, ...]
     equation: str
-    init: _Initializer
+    kernel_init: _Initializer
     config: T5Config
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         cfg = self.config
         kernel = self.param(
-            "kernel", nn.with_logical_partitioning(self.init, self.axes), self.shape,
+            "kernel", nn.with_logical_partitioning(self.kernel_init, self.axes), self.shape,
             cfg.storage_dtype,
         )
         dtype = cfg.compute_dtype
@@ -234,9 +235,9 @@ class Attention(nn.Module):
             config=cfg,
         )
         # T5 does not scale logits by 1/sqrt(head_dim); the query init carries it instead.
-        query_proj = in_proj(init=_kernel_init(0, (1, 2), scale=k ** -0.5), name="query")
-        key_proj = in_proj(init=_kernel_init(0, (1, 2)), name="key")
-        value_proj = in_proj(init=_kernel_init(0, (1, 2)), name="value")
+        query_proj = in_proj(kernel_init=_kernel_init(0, (1, 2), scale=k ** -0.5), name="query")
+        key_proj = in_proj(kernel_init=_kernel_init(0, (1, 2)), name="key")
+        value_proj = in_proj(kernel_init=_kernel_init(0, (1, 2)), name="value")
         qkv_axes = (BATCH, LENGTH, HEADS, KV)
         query = _constrain(query_proj(inputs_q), qkv_axes)
 
@@ -245,7 +246,6 @@ class Attention(nn.Module):
             if initialized:
                 key = self.variable("cache", "cached_key").value
                 value = self.variable("cache", "cached_value").value
-                # Create the kernels' params in the same order when unused (no-op at apply).
             else:
                 key = _constrain(key_proj(inputs_kv), qkv_axes)
                 value = _constrain(value_proj(inputs_kv), qkv_axes)
@@ -281,7 +281,7 @@ class Attention(nn.Module):
         weights = nn.Dropout(cfg.dropout_rate)(weights, deterministic=self.deterministic)
         mixed = _constrain(jnp.einsum("bhqt,bthk->bqhk", weights, value), qkv_axes)
         out = _Kernel(shape=(h, k, d), axes=(HEADS, KV, EMBED), equation="blhk,hkd->bld",
-                      init=_kernel_init((0, 1), 2), config=cfg, name="out")
+                      kernel_init=_kernel_init((0, 1), 2), config=cfg, name="out")
         return out(mixed)
 
 
@@ -295,14 +295,14 @@ class GatedGeluMlp(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         cfg = self.config
         wi = functools.partial(_Kernel, shape=(cfg.d_model, cfg.d_ff), axes=(EMBED, MLP),
-                               equation="bld,df->blf", init=_kernel_init(0, 1), config=cfg)
+                               equation="bld,df->blf", kernel_init=_kernel_init(0, 1), config=cfg)
         gate = jax.nn.gelu(wi(name="wi_0")(x), approximate=True)
         hidden = _constrain(gate * wi(name="wi_1")(x), (BATCH, LENGTH, MLP))
         hidden = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(
             hidden, deterministic=self.deterministic
         )
         wo = _Kernel(shape=(cfg.d_ff, cfg.d_model), axes=(MLP, EMBED), equation="blf,fd->bld",
-                     init=_kernel_init(0, 1), config=cfg, name="wo")
+                     kernel_init=_kernel_init(0, 1), config=cfg, name="wo")
         return wo(hidden)
 
 
@@ -425,7 +425,7 @@ class Decoder(nn.Module):
         x = RMSNorm(cfg, name="decoder_norm")(x)
         x = nn.Dropout(cfg.dropout_rate)(x, deterministic=deterministic)
         head = _Kernel(shape=(cfg.d_model, cfg.vocab_size), axes=(EMBED, VOCAB),
-                       equation="bld,dv->blv", init=_kernel_init(0, 1), config=cfg,
+                       equation="bld,dv->blv", kernel_init=_kernel_init(0, 1), config=cfg,
                        name="logits_dense")
         logits = head(x).astype(jnp.float32)
         return _constrain(logits, (BATCH, LENGTH, VOCAB))
@@ -435,7 +435,7 @@ class Decoder(nn.Module):
 # The model
 # ---------------------------------------------------------------------------------------
 def _segment_mask(query_segments: jax.Array | None, key_segments: jax.Array | None
-                  ) -> jax.Array | True:
+                  ) -> jax.Array | bool:
     if query_segments is None or key_segments is None:
         return True
     return (query_segments[:, None, :, None] == key_segments[:, None, None, :])
@@ -553,3 +553,27 @@ def token_cross_entropy(*, logits: jax.Array, targets: jax.Array,
     per_token = log_z - target_logit + z_loss * jnp.square(log_z)
     weight_sum = jnp.sum(weights)
     return jnp.sum(per_token * weights) / jnp.maximum(weight_sum, 1.0), weight_sum
+
+
+def _init_variables(config: T5Config, rng: jax.Array) -> Any:
+    tokens = jnp.ones((1, 4), jnp.int32)
+    return T5(config).init(rng, tokens, tokens)["params"]
+
+
+def abstract_params(*, config: T5Config) -> Any:
+    """The parameter tree as ``jax.ShapeDtypeStruct`` leaves, boxed in
+    ``nn.LogicallyPartitioned`` (their ``.names`` are the logical axes). Nothing is
+    allocated; this is what sharding and the memory report start from."""
+    return jax.eval_shape(functools.partial(_init_variables, config), jax.random.key(0))
+
+
+def param_logical_axes(*, config: T5Config) -> Any:
+    """Tree (same structure as the params) of tuples of logical axis names."""
+    boxed = abstract_params(config=config)
+    return jax.tree.map(lambda box: tuple(box.names), boxed,
+                        is_leaf=lambda x: isinstance(x, nn.LogicallyPartitioned))
+
+
+def init_params(*, config: T5Config, rng: jax.Array) -> Any:
+    """Freshly initialised parameters (t5x initialisers), unboxed, in ``param_dtype``."""
+    return nn.meta.unbox(jax.jit(functools.partial(_init_variables, config))(rng))

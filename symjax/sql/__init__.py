@@ -1,8 +1,45 @@
-"""symjax.sql: the data core (pure numpy/numba; importing it pulls in no TensorFlow or JAX)."""
+"""symjax.sql: the data core. Pure numpy/numba: importing it pulls in no TensorFlow or JAX.
+
+Tables (:class:`Table`, loaders in :mod:`symjax.sql.io` with type inference in
+:mod:`symjax.sql.infer`, synthetic Wikipedia-like tables in
+:mod:`symjax.sql.tables`), query plans (:mod:`symjax.sql.plan`) sampled by family
+(:mod:`symjax.sql.families`), executed by numba kernels with SQLite's semantics
+(:mod:`symjax.sql.executor`), rendered as SQL (:mod:`symjax.sql.render`), parsed from
+external SQL (:mod:`symjax.sql.parse`), linearized (:mod:`symjax.sql.linearize`), and
+streamed as prompted examples (:func:`examples`).
+"""
+from symjax.sql.answers import EMPTY_ANSWER, answer_text, canonical_answer, split_answer
+from symjax.sql.executor import Result, execute, execute_plan, run_plan
+from symjax.sql.families import DEFAULT_FAMILY_WEIGHTS, FAMILIES, SamplerConfig, sample_query
+from symjax.sql.io import (
+    from_dataframe, read_csv, read_jsonl, read_table, read_table_dir, read_tabfact, read_wtq,
+    table_from_rows,
+)
+from symjax.sql.linearize import STYLES as TABLE_STYLES
+from symjax.sql.linearize import linearize, truncate_table
+from symjax.sql.parse import parse_sql
+from symjax.sql.render import SQL_STYLES, render, transpile
+from symjax.sql.stream import INSTRUCTIONS, Example, StreamConfig, examples
 from symjax.sql.table import (
     COLUMN_TYPES, DATE, INTEGER, REAL, TEXT, Table, dedupe_header, format_number,
 )
 
 __all__ = [
     "COLUMN_TYPES", "DATE", "INTEGER", "REAL", "TEXT", "Table", "dedupe_header", "format_number",
+    "EMPTY_ANSWER", "answer_text", "canonical_answer", "split_answer",
+    "Result", "execute", "execute_plan", "run_plan",
+    "DEFAULT_FAMILY_WEIGHTS", "FAMILIES", "SamplerConfig", "sample_query",
+    "from_dataframe", "read_csv", "read_jsonl", "read_table", "read_table_dir", "read_tabfact",
+    "read_wtq", "table_from_rows",
+    "TABLE_STYLES", "linearize", "truncate_table", "parse_sql", "SQL_STYLES", "render", "transpile",
+    "INSTRUCTIONS", "Example", "StreamConfig", "examples",
 ]
+
+
+def __getattr__(name):
+    # The synthetic generator loads its word lists lazily.
+    if name in ("TableConfig", "generate_table", "synthetic_tables", "ARCHETYPES"):
+        from symjax.sql import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module 'symjax.sql' has no attribute {name!r}")

@@ -3,11 +3,11 @@
 They see only clean arrays: ``keys`` is a C-contiguous ``float64[num_columns, num_rows]``
 matrix of sort keys with NaN for NULL (text = rank of the string in code-point order,
 numbers = value, dates = yyyymmdd), ``ints`` the ``int64`` values of integer columns.
-Validation, literal coercion and result decoding live in :mod:`symjax.sql.execute`; every
+Validation, literal coercion and result decoding live in :mod:`symjax.sql.executor`; every
 kernel has a slow pure-Python twin in ``tests/test_kernels.py``.
 
-A ``WHERE`` clause arrives compiled to a postfix program of four parallel arrays
-(``ops``, ``cols``, ``a``, ``b``). Leaves push one boolean per row, ``AND``/``OR`` pop two.
+A ``WHERE`` clause arrives compiled to a postfix program: ``codes[k] = (op, column)`` and
+``operands[k] = (a, b)``. Leaves push one boolean per row, ``AND``/``OR`` pop two.
 SQL's three-valued logic reduces to two values here because plans have no ``NOT``: a NULL
 comparison is never TRUE, and a row is kept only when the predicate is TRUE.
 """
@@ -58,13 +58,16 @@ def _leaf(x: float, op: int, a: float, b: float, in_values: np.ndarray) -> bool:
 
 
 @njit
-def filter_rows(keys, ops, cols, a, b, in_values):
+def filter_rows(keys, codes, operands, in_values):
     """Boolean mask of the rows for which the compiled predicate is TRUE."""
     num_rows = keys.shape[1]
-    stack = np.zeros((max(len(ops), 1), num_rows), dtype=np.bool_)
+    num_ops = codes.shape[0]
+    if num_ops == 0:
+        return np.ones(num_rows, dtype=np.bool_)
+    stack = np.zeros((num_ops, num_rows), dtype=np.bool_)
     top = 0
-    for k in range(len(ops)):
-        op = ops[k]
+    for k in range(num_ops):
+        op = codes[k, 0]
         if op == OP_AND or op == OP_OR:
             top -= 1
             for i in range(num_rows):
@@ -77,13 +80,13 @@ def filter_rows(keys, ops, cols, a, b, in_values):
                 stack[top, i] = op == OP_TRUE
             top += 1
         else:
-            c = cols[k]
+            c = codes[k, 1]
+            a = operands[k, 0]
+            b = operands[k, 1]
             for i in range(num_rows):
                 x = float(i + 1) if c == ROWID_COLUMN else keys[c, i]
-                stack[top, i] = _leaf(x, op, a[k], b[k], in_values)
+                stack[top, i] = _leaf(x, op, a, b, in_values)
             top += 1
-    if len(ops) == 0:
-        return np.ones(num_rows, dtype=np.bool_)
     return stack[0].copy()
 
 

@@ -25,18 +25,19 @@ adjacent           ``SELECT "Film" FROM w WHERE rowid = (SELECT rowid FROM w WHE
 =================  ==========================================================================
 
 :func:`sample_query` draws a family by weight, samples a plan, executes it and keeps it
-only if the result is unambiguous (see :mod:`symjax.sql.execute`), non-empty (unless
+only if the result is unambiguous (see :mod:`symjax.sql.executor`), non-empty (unless
 ``allow_empty``), free of NULL values (unless ``allow_null``) and within the answer-size
 limit; otherwise it tries again.
 """
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from symjax.errors import ConfigError, SamplingError
-from symjax.sql.execute import Result, run_plan
+from symjax.sql.executor import Result, run_plan
 from symjax.sql.plan import (
     ROWID,
     Aggregate,
@@ -136,9 +137,7 @@ class _View:
         self.uniques: list[list] = []
         self.repeated: list[int] = []
         for j, vals in enumerate(self.values):
-            counts: dict = {}
-            for v in vals:
-                counts[v] = counts.get(v, 0) + 1
+            counts = Counter(vals)
             self.uniques.append([v for v, c in counts.items() if c == 1])
             if len(counts) < len(vals) and len(counts) >= 2:
                 self.repeated.append(j)

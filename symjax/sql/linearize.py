@@ -239,7 +239,8 @@ def shorten_cells(
         return table
     if max_cell_tokens is not None and count_tokens is None:
         raise ConfigError("max_cell_tokens needs count_tokens (a function str -> int)")
-    key = ("shorten_cells", max_cell_chars, max_cell_tokens, count_tokens)
+    counter = count_tokens if max_cell_tokens is not None else None
+    key = ("shorten_cells", max_cell_chars, max_cell_tokens, counter)
     cached = table._cache.get(key)
     if cached is not None:
         return table if cached is _UNCHANGED else cached

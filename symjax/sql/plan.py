@@ -1,6 +1,6 @@
 """The query plan: SQL as small immutable dataclasses (STYLE habit 4).
 
-A plan is what the sampler produces, what :mod:`symjax.sql.execute` runs on the numba
+A plan is what the sampler produces, what :mod:`symjax.sql.executor` runs on the numba
 kernels, what :mod:`symjax.sql.render` prints as SQL, and what :mod:`symjax.sql.parse`
 builds from external SQL text. Column references are indices into the table's header.
 
@@ -15,6 +15,10 @@ Predicates (``WHERE``): :class:`Compare`, :class:`Between`, :class:`InList`, :cl
 (prefix pattern), combined by :class:`And` / :class:`Or`. A comparison's right-hand side is
 a :class:`Literal` or a :class:`Scalar` sub-select, optionally shifted by an integer
 (``rowid = (SELECT rowid ...) + 1``, the row after).
+
+Plans are values: compare them with ``==`` and never mutate one after building it. (The
+classes are not ``frozen`` only because frozen dataclasses are several times slower to
+construct, and the sampler builds millions of them.)
 """
 from __future__ import annotations
 
@@ -50,24 +54,24 @@ AGGREGATES = ("count", "sum", "avg", "min", "max")
 COMPARISON_OPS = ("=", "!=", "<", ">", "<=", ">=")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Column:
     index: int  # header index, or ROWID
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Literal:
     value: Any  # int, float, str; dates are ISO 'YYYY-MM-DD' strings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Aggregate:
     func: str  # one of AGGREGATES
     column: int | None  # None only for COUNT(*)
     distinct: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scalar:
     """A sub-select used as a value; ``offset`` is added to its result (row after/before)."""
 
@@ -75,27 +79,27 @@ class Scalar:
     offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Compare:
     column: int
     op: str  # one of COMPARISON_OPS
     value: Union[Literal, Scalar]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Between:
     column: int
     low: Literal
     high: Literal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InList:
     column: int
     values: tuple[Literal, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Like:
     """``column LIKE 'prefix%'``: SQLite LIKE, case-insensitive for ASCII letters only."""
 
@@ -103,12 +107,12 @@ class Like:
     prefix: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class And:
     terms: tuple["Predicate", ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Or:
     terms: tuple["Predicate", ...]
 
@@ -116,20 +120,20 @@ class Or:
 Predicate = Union[Compare, Between, InList, Like, And, Or]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Having:
     aggregate: Aggregate
     op: str
     value: Literal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderBy:
     expr: Union[Column, Aggregate]
     descending: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Select:
     project: Union[Column, Aggregate]
     where: Predicate | None = None
@@ -140,14 +144,14 @@ class Select:
     limit: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Arithmetic:
     op: str  # '+' or '-'
     left: Scalar
     right: Scalar
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Comparison:
     op: str  # one of COMPARISON_OPS
     left: Scalar

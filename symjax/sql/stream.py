@@ -120,7 +120,8 @@ class Example:
 
     ``table`` is the table the model sees (after truncation); ``sql`` the standard-style
     SQL; ``answer`` the canonical answer strings; ``inputs``/``targets`` the prompt and the
-    target text; ``plan`` the query plan; ``block``/``position`` where it sits in the stream.
+    target text; ``plan`` the query plan; ``ordered`` whether the answer's order is defined
+    (``ORDER BY``); ``block``/``position`` where it sits in the stream.
     """
 
     table: Table
@@ -130,6 +131,7 @@ class Example:
     inputs: str
     targets: str
     plan: Query
+    ordered: bool
     block: int
     position: int
 
@@ -157,7 +159,7 @@ def _user_tables(source: Any) -> list[Table]:
         if tables is None:
             from symjax.sql.io import read_table_dir
 
-            tables = read_table_dir(source)
+            tables = read_table_dir(source, one_per_stem=True)
             if not tables:
                 raise ConfigError(f"no tables found in {source!s} (supported: .csv, .tsv, .jsonl, .json, .html.csv)")
             _DIR_CACHE[key] = tables
@@ -187,7 +189,7 @@ class _BlockMaker:
 
             self.table_config = config.table_config or TableConfig()
             self.generate_table = generate_table
-        self.instruction = config.instruction_text
+        self.instruction = config.instruction_text.lower() if config.lowercase else config.instruction_text
         self.table_budget = None
         if config.max_input_chars is not None:
             self.table_budget = config.max_input_chars - config.sql_reserve_chars
@@ -244,7 +246,7 @@ class _BlockMaker:
             targets = answer_text(answer)
             if cfg.lowercase:
                 targets = targets.lower()
-            out.append(Example(table, sql, answer, family, inputs, targets, plan, b, position))
+            out.append(Example(table, sql, answer, family, inputs, targets, plan, result.ordered, b, position))
         return out
 
 

@@ -198,10 +198,12 @@ class Table:
         pool: dict[str, int] = {}
         data: list[np.ndarray] = []
         nulls: list[np.ndarray] = []
+        pycols: list[list[Any]] = []
         for j, (t, col) in enumerate(zip(types, columns)):
-            arr, mask = _encode_column(col, t, j, header_t[j], pool)
+            arr, mask, values = _encode_column(col, t, j, header_t[j], pool)
             data.append(arr)
             nulls.append(mask)
+            pycols.append(values)
         disp: list[tuple[str, ...] | None] = [None] * len(header_t)
         if display is not None:
             if len(display) != len(header_t):
@@ -215,7 +217,46 @@ class Table:
                         f"expected {num_rows}"
                     )
                 disp[j] = tuple(str(x) for x in d)
-        return cls(header_t, types, data, nulls, tuple(pool), display=disp, name=name)
+        table = cls(header_t, types, data, nulls, tuple(pool), display=disp, name=name)
+        for j, values in enumerate(pycols):  # the Python values are known already
+            table._cache[("column", j)] = values
+        return table
+
+    @classmethod
+    def from_rows(cls, rows, *, header=None, types=None, name=None, infer=True) -> "Table":
+        """Rows of strings or Python values; the first row is the header unless ``header``
+        is given. Types are inferred (see :mod:`symjax.sql.infer`) unless declared."""
+        from symjax.sql.io import table_from_rows
+
+        return table_from_rows(rows, header=header, types=types, name=name, infer=infer)
+
+    @classmethod
+    def from_csv(cls, path, **kwargs) -> "Table":
+        """A CSV file (header first); see :func:`symjax.sql.io.read_csv`."""
+        from symjax.sql.io import read_csv
+
+        return read_csv(path, **kwargs)
+
+    @classmethod
+    def from_jsonl(cls, path, **kwargs) -> "Table":
+        """A JSONL file; see :func:`symjax.sql.io.read_jsonl`."""
+        from symjax.sql.io import read_jsonl
+
+        return read_jsonl(path, **kwargs)
+
+    @classmethod
+    def from_dataframe(cls, df, **kwargs) -> "Table":
+        """A pandas DataFrame; see :func:`symjax.sql.io.from_dataframe`."""
+        from symjax.sql.io import from_dataframe
+
+        return from_dataframe(df, **kwargs)
+
+    @classmethod
+    def from_file(cls, path, **kwargs) -> "Table":
+        """Any supported file (CSV, JSONL/JSON, WTQ .csv/.tsv/.table, TabFact .html.csv)."""
+        from symjax.sql.io import read_table
+
+        return read_table(path, **kwargs)
 
     # ------------------------------------------------------------------ access
     @property
@@ -270,7 +311,9 @@ class Table:
         else:
             t = self.types[j]
             vals = self.column(j)
-            if t in (INTEGER, REAL):
+            if t == INTEGER:
+                out = tuple("" if v is None else str(v) for v in vals)
+            elif t == REAL:
                 out = tuple("" if v is None else format_number(v) for v in vals)
             else:
                 out = tuple("" if v is None else v for v in vals)
@@ -403,60 +446,67 @@ def _encode_column(col: Sequence[Any], t: str, j: int, name: str, pool: dict[str
     n = len(col)
     mask = np.zeros(n, dtype=np.bool_)
     if t == TEXT:
-        arr = np.empty(n, dtype=np.int32)
+        codes = [0] * n
         for i, v in enumerate(col):
             if v is None:
-                arr[i] = -1
+                codes[i] = -1
                 mask[i] = True
                 continue
-            if not isinstance(v, str):
+            if v.__class__ is not str and not isinstance(v, str):
                 raise CellTypeError(
-                    f"row {i}, column {j} ({name!r}) is declared text but holds "
+                    f"data row {i + 1}, column {j} ({name!r}) is declared text but holds "
                     f"{type(v).__name__} {v!r}; pass text cells as str"
                 )
             code = pool.get(v)
             if code is None:
                 code = pool[v] = len(pool)
-            arr[i] = code
-        return arr, mask
+            codes[i] = code
+        return np.array(codes, dtype=np.int32), mask, list(col)
     if t == INTEGER:
-        arr = np.zeros(n, dtype=np.int64)
+        values = [None] * n
         for i, v in enumerate(col):
             if v is None:
                 mask[i] = True
-            elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            elif v.__class__ is int or (
+                isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+            ):
                 if not -(2**63) <= int(v) < 2**63:
-                    raise CellTypeError(f"row {i}, column {j} ({name!r}): integer {v} exceeds 64 bits")
-                arr[i] = int(v)
+                    raise CellTypeError(f"data row {i + 1}, column {j} ({name!r}): integer {v} exceeds 64 bits")
+                values[i] = int(v)
             elif isinstance(v, float) and v.is_integer() and abs(v) < _MAX_EXACT_INT:
-                arr[i] = int(v)
+                values[i] = int(v)
             else:
                 raise CellTypeError(
-                    f"row {i}, column {j} ({name!r}) is declared integer but holds "
+                    f"data row {i + 1}, column {j} ({name!r}) is declared integer but holds "
                     f"{type(v).__name__} {v!r}; declare the column real or text, or fix the cell"
                 )
-        return arr, mask
+        arr = np.array([0 if v is None else v for v in values], dtype=np.int64)
+        return arr, mask, values
     if t == REAL:
-        arr = np.zeros(n, dtype=np.float64)
+        values = [None] * n
         for i, v in enumerate(col):
             if v is None:
                 mask[i] = True
-            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+            elif v.__class__ is float or (
+                isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            ):
                 x = float(v)
                 if not math.isfinite(x):
                     raise CellTypeError(
-                        f"row {i}, column {j} ({name!r}) holds non-finite {v!r}; "
+                        f"data row {i + 1}, column {j} ({name!r}) holds non-finite {v!r}; "
                         "SQLite stores no NaN: use None for a missing value"
                     )
-                arr[i] = x
+                values[i] = x
             else:
                 raise CellTypeError(
-                    f"row {i}, column {j} ({name!r}) is declared real but holds "
+                    f"data row {i + 1}, column {j} ({name!r}) is declared real but holds "
                     f"{type(v).__name__} {v!r}; declare the column text, or fix the cell"
                 )
-        return arr, mask
+        arr = np.array([0.0 if v is None else v for v in values], dtype=np.float64)
+        return arr, mask, values
     # DATE
     arr = np.zeros(n, dtype=np.int64)
+    values = [None] * n
     for i, v in enumerate(col):
         if v is None:
             mask[i] = True
@@ -465,15 +515,17 @@ def _encode_column(col: Sequence[Any], t: str, j: int, name: str, pool: dict[str
             v = v.date()
         if isinstance(v, _dt.date):
             arr[i] = v.year * 10000 + v.month * 100 + v.day
+            values[i] = v.isoformat()
             continue
         try:
             arr[i] = date_to_int(v) if isinstance(v, str) else _raise()
+            values[i] = v
         except (ValueError, TypeError):
             raise CellTypeError(
-                f"row {i}, column {j} ({name!r}) is declared date but holds "
+                f"data row {i + 1}, column {j} ({name!r}) is declared date but holds "
                 f"{type(v).__name__} {v!r}; dates are ISO strings 'YYYY-MM-DD' or datetime.date"
             ) from None
-    return arr, mask
+    return arr, mask, values
 
 
 def _raise():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,10 +74,17 @@ class _TableArrays:
         self.keys = np.empty((m, n), dtype=np.float64)
         self.ints = np.zeros((m, n), dtype=np.int64)
         self.is_integer = [t == INTEGER for t in table.types]
-        for j in range(m):
-            self.keys[j] = table.sort_keys(j)
-            if self.is_integer[j]:
-                self.ints[j] = table.data[j]
+        ranks = table.string_ranks() if TEXT in table.types else None
+        for j, t in enumerate(table.types):
+            data, nulls = table.data[j], table.nulls[j]
+            if t == TEXT:
+                self.keys[j] = ranks[data] if len(ranks) else np.nan
+            else:
+                self.keys[j] = data
+                if t == INTEGER:
+                    self.ints[j] = data
+            if nulls.any():
+                self.keys[j][nulls] = np.nan
         self.by_rank = table.strings_by_rank()
         self.rank_of = {s: float(r) for r, s in enumerate(self.by_rank)}
         self.folded: list[str] | None = None
@@ -90,11 +97,13 @@ def _arrays(table: Table) -> _TableArrays:
     return arrays
 
 
-@dataclass(slots=True)
 class _Context:
-    table: Table
-    arrays: _TableArrays
-    ambiguity: list[str] = field(default_factory=list)
+    __slots__ = ("table", "arrays", "ambiguity")
+
+    def __init__(self, table: Table, arrays: _TableArrays):
+        self.table = table
+        self.arrays = arrays
+        self.ambiguity: list[str] = []
 
 
 # ---------------------------------------------------------------------------- literals
@@ -159,20 +168,19 @@ def _like_ranks(ctx: _Context, column: int, prefix: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- WHERE
 class _Program:
-    __slots__ = ("ops", "cols", "a", "b", "in_values")
+    """A WHERE clause compiled for :func:`_kernels.filter_rows`: rows of (op, column) and
+    of (a, b) operands, plus the values of IN lists."""
+
+    __slots__ = ("codes", "operands", "in_values")
 
     def __init__(self):
-        self.ops: list[int] = []
-        self.cols: list[int] = []
-        self.a: list[float] = []
-        self.b: list[float] = []
+        self.codes: list[tuple[int, int]] = []
+        self.operands: list[tuple[float, float]] = []
         self.in_values: list[float] = []
 
     def leaf(self, op: int, col: int, a: float = 0.0, b: float = 0.0) -> None:
-        self.ops.append(op)
-        self.cols.append(col)
-        self.a.append(a)
-        self.b.append(b)
+        self.codes.append((op, col))
+        self.operands.append((a, b))
 
 
 def _emit(ctx: _Context, pred: Any, prog: _Program) -> None:
@@ -219,11 +227,9 @@ def filter_mask(ctx: _Context, where: Any) -> np.ndarray:
     _emit(ctx, where, prog)
     return K.filter_rows(
         ctx.arrays.keys,
-        np.asarray(prog.ops, dtype=np.int64),
-        np.asarray(prog.cols, dtype=np.int64),
-        np.asarray(prog.a, dtype=np.float64),
-        np.asarray(prog.b, dtype=np.float64),
-        np.asarray(prog.in_values, dtype=np.float64) if prog.in_values else _EMPTY_F,
+        np.array(prog.codes, dtype=np.int64),
+        np.array(prog.operands, dtype=np.float64),
+        np.array(prog.in_values, dtype=np.float64) if prog.in_values else _EMPTY_F,
     )
 
 

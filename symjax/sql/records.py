@@ -1,0 +1,129 @@
+"""Write examples as JSONL or as TFRecord files of ``tf.train.Example`` protos.
+
+TFRecord is written without TensorFlow: each record is ``uint64 length``, ``uint32
+masked_crc32c(length)``, the serialized proto, ``uint32 masked_crc32c(proto)`` (the format
+``tf.data.TFRecordDataset`` reads). The proto has one ``bytes_list`` feature per field:
+``inputs``, ``targets``, ``sql``, ``family``, ``answer`` (one value per answer item) and
+``table`` (the table as JSON). The CRC is a numba kernel.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from symjax.sql._record_kernels import CRC_TABLE, crc32c
+
+__all__ = ["masked_crc32c", "serialize_example", "TFRecordWriter", "JsonlWriter", "example_features", "read_tfrecord"]
+
+_MASK_DELTA = 0xA282EAD8
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's masked CRC-32C of ``data``."""
+    crc = int(crc32c(np.frombuffer(data, dtype=np.uint8), CRC_TABLE))
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint((number << 3) | 2) + _varint(len(payload)) + payload
+
+
+def serialize_example(features: Mapping[str, Sequence[bytes]]) -> bytes:
+    """Serialize a ``tf.train.Example`` whose features are all ``bytes_list``."""
+    entries = []
+    for key in sorted(features):
+        bytes_list = b"".join(_field(1, v) for v in features[key])
+        feature = _field(1, bytes_list)  # Feature.bytes_list = 1
+        entry = _field(1, key.encode("utf-8")) + _field(2, feature)  # map entry key=1, value=2
+        entries.append(_field(1, entry))  # Features.feature = 1
+    return _field(1, b"".join(entries))  # Example.features = 1
+
+
+def example_features(example: Any) -> dict[str, list[bytes]]:
+    """The record features of a :class:`symjax.sql.stream.Example`."""
+    return {
+        "inputs": [example.inputs.encode("utf-8")],
+        "targets": [example.targets.encode("utf-8")],
+        "sql": [example.sql.encode("utf-8")],
+        "family": [example.family.encode("utf-8")],
+        "answer": [a.encode("utf-8") for a in example.answer],
+        "table": [json.dumps(example.table.to_dict(), ensure_ascii=False).encode("utf-8")],
+    }
+
+
+class TFRecordWriter:
+    """Append records to a TFRecord file (use as a context manager)."""
+
+    def __init__(self, path: str):
+        self._f = open(path, "wb")
+
+    def write(self, record: bytes) -> None:
+        header = struct.pack("<Q", len(record))
+        self._f.write(header + struct.pack("<I", masked_crc32c(header)) + record
+                      + struct.pack("<I", masked_crc32c(record)))
+
+    def write_example(self, example: Any) -> None:
+        self.write(serialize_example(example_features(example)))
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class JsonlWriter:
+    """Append examples as JSON lines (``Example.to_dict``)."""
+
+    def __init__(self, path: str):
+        self._f = open(path, "w", encoding="utf-8")
+
+    def write_example(self, example: Any) -> None:
+        self._f.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_tfrecord(path: str) -> Iterable[bytes]:
+    """Read back the records of a TFRecord file, checking both CRCs (for tests and tools)."""
+    with open(path, "rb") as f:
+        while True:
+            header = f.read(8)
+            if not header:
+                return
+            if len(header) < 8:
+                raise ValueError(f"{path}: truncated record header")
+            (length,) = struct.unpack("<Q", header)
+            (hcrc,) = struct.unpack("<I", f.read(4))
+            if hcrc != masked_crc32c(header):
+                raise ValueError(f"{path}: corrupt record length checksum")
+            data = f.read(length)
+            (dcrc,) = struct.unpack("<I", f.read(4))
+            if len(data) != length or dcrc != masked_crc32c(data):
+                raise ValueError(f"{path}: corrupt record data checksum")
+            yield data

@@ -1,0 +1,680 @@
+"""Synthetic tables that look like Wikipedia tables.
+
+``generate_table(seed, config)`` draws one :class:`~symjax.sql.table.Table` from one of the
+:data:`ARCHETYPES` ("Year | Film | Role | Notes", "Rank | Nation | Gold | Silver | Bronze |
+Total", "Date | Opponent | Venue | Result | Attendance", ...): realistic names, places, clubs,
+numbers and dates; categorical columns repeat, identifier columns are unique, rows are
+sorted where the archetype is (ranks, years, dates); optional columns, header variants and
+the odd swapped neighbour vary the schema; a few cells are NULL (never in the first column).
+Sizes follow WikiTableQuestions: rows median 15 and 90th percentile 42 by default (a
+truncated log-normal, see :class:`TableConfig`), columns median 6 (3 to 10).
+
+The table is a pure function of ``(seed, config)``: byte-identical in every process. All
+sampling happens in one numba kernel call per table (:mod:`symjax.sql._table_kernels`);
+Python only formats the table's distinct text items and wraps the arrays. Expect roughly
+20-30 microseconds per table on one core after JIT warm-up.
+
+Example::
+
+    from symjax.sql.tables import TableConfig, generate_table
+    table = generate_table(7)                      # default config
+    table = generate_table(7, TableConfig(archetypes=("medal_table",)))
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from statistics import NormalDist
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from symjax.errors import ConfigError
+from symjax.sql import _table_kernels as K
+from symjax.sql import vocab
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table
+
+__all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
+
+#: Widest table drawn; optional columns are dropped from the right beyond it.
+MAX_COLUMNS = 10
+_MAX_ROWS_LIMIT = 10_000
+_MASK64 = (1 << 64) - 1
+_CTYPE_CODE = {TEXT: K.TEXT, INTEGER: K.INTEGER, REAL: K.REAL, DATE: K.DATE}
+
+
+# ============================================================================ text spaces
+# A space is a weighted set of templates; each template fills "{0}".."{2}" from word lists
+# ("cities:1" is field 1 of cities.txt, the country). Items are drawn by the kernels.
+_ADJ, _NOUN, _FIRST, _LAST = "title_adjectives", "title_nouns", "first_names", "last_names"
+_SPACES: dict[str, tuple[tuple[float, str, tuple[str, ...]], ...]] = {
+    "country": ((1, "{0}", ("countries",)),),
+    "city": ((1, "{0}", ("cities",)),),
+    "club": ((1, "{0}", ("clubs",)),),
+    "party": ((1, "{0}", ("parties",)),),
+    "label": ((1, "{0}", ("record_labels",)),),
+    "venue": ((1, "{0}", ("venues",)),),
+    "award": ((1, "{0}", ("awards",)),),
+    "award_category": ((1, "{0}", ("award_categories",)),),
+    "range": ((1, "{0}", ("mountain_ranges",)),),
+    "person": ((1, "{0} {1}", (_FIRST, _LAST)),),
+    "film_title": (
+        (3, "The {0} {1}", (_ADJ, _NOUN)), (3, "{0} {1}", (_ADJ, _NOUN)), (1.5, "The {0}", (_NOUN,)),
+        (1, "{0} of the {1}", (_NOUN, _NOUN)), (1, "{0}", (_NOUN,)), (0.5, "{0} in {1}", (_NOUN, "cities")),
+        (0.5, "The {0} and the {1}", (_NOUN, _NOUN)), (0.3, "{0} {1} II", (_ADJ, _NOUN)),
+    ),
+    "album_title": (
+        (3, "{0} {1}", (_ADJ, _NOUN)), (2, "{0}", (_NOUN,)), (1, "{0}", (_ADJ,)),
+        (1, "The {0} {1}", (_ADJ, _NOUN)), (0.5, "Songs from the {0}", (_NOUN,)),
+        (0.5, "Live in {0}", ("cities",)), (0.4, "{0} & {1}", (_NOUN, _NOUN)),
+    ),
+    "episode_title": (
+        (3, "The {0}", (_NOUN,)), (2, "{0} {1}", (_ADJ, _NOUN)), (1, "{0} and {1}", (_NOUN, _NOUN)),
+        (1, "The {0} {1}", (_ADJ, _NOUN)), (1, "{0}", (_NOUN,)), (0.5, "A {0} in {1}", (_NOUN, "cities")),
+        (0.3, "{0}'s {1}", (_FIRST, _NOUN)),
+    ),
+    "role": (
+        (3, "{0}", (_FIRST,)), (3, "{0} {1}", (_FIRST, _LAST)), (1, "Dr. {0}", (_LAST,)),
+        (1, "Detective {0}", (_LAST,)), (0.5, "Captain {0}", (_LAST,)), (0.5, "Agent {0}", (_LAST,)),
+        (0.3, "Young {0}", (_FIRST,)), (0.3, "Himself", ()), (0.3, "Herself", ()), (0.3, "Narrator", ()),
+    ),
+    "building": (
+        (2, "{0} Tower", (_LAST,)), (1, "{0} Tower", ("cities",)), (1, "{0} Centre", (_LAST,)),
+        (0.5, "One {0} Plaza", ("cities",)), (1, "{0} Building", (_LAST,)),
+        (0.7, "{0} Financial Centre", ("cities",)), (0.5, "{0} Trade Center", ("cities",)),
+        (0.7, "{0} Place", (_LAST,)), (0.5, "{0} {1} Tower", (_ADJ, _NOUN)), (0.4, "The {0}", (_NOUN,)),
+    ),
+    "mountain": (
+        (3, "Mount {0}", (_LAST,)), (2, "{0} Peak", (_LAST,)), (1, "{0} Peak", (_NOUN,)),
+        (1, "{0} Mountain", (_ADJ,)), (0.5, "{0} Dome", (_ADJ,)), (0.5, "{0} Spire", (_NOUN,)),
+    ),
+    "tournament": (
+        (3, "{0} Open", ("cities",)), (1, "{0} Championships", ("cities",)), (1, "{0} Masters", ("cities",)),
+        (0.7, "{0} International", ("cities",)), (0.5, "{0} Classic", ("cities",)),
+        (0.5, "{0} Indoors", ("cities",)),
+    ),
+    "language": ((1, "{0}", ("language",)),),
+    "film_note": ((1, "{0}", ("film_note",)),),
+    "athletics_note": ((1, "{0}", ("athletics_note",)),),
+    "position": ((1, "{0}", ("position_short",)), (1, "{0}", ("position_long",))),
+    "home_away": ((1, "{0}", ("home_away_long",)), (1, "{0}", ("home_away_short",))),
+    "award_result": ((1, "{0}", ("award_result",)),),
+    "certification": ((1, "{0}", ("certification",)),),
+    "surface": ((1, "{0}", ("surface",)),),
+    "outcome": ((2, "{0}", ("outcome_long",)), (1, "{0}", ("outcome_short",))),
+    "competition": ((1, "{0}", ("competition",)),),
+    "league": ((1, "{0}", ("league",)),),
+    "cup_round": ((1, "{0}", ("cup_round",)),),
+}
+
+
+def _word_list(ref: str) -> tuple[str, ...]:
+    name, _, field = ref.partition(":")
+    return vocab.words(name, int(field or 0))
+
+
+_SLOT = 0xFFFF
+_SMALL_ITEM = (1 << 48) - 1
+
+
+def _season_text(key: int) -> str:
+    year = key & _SMALL_ITEM
+    nxt = year + 1
+    return f"{year}–{nxt}" if nxt % 100 == 0 else f"{year}–{nxt % 100:02d}"
+
+
+def _score_text(key: int) -> str:
+    return f"{(key >> 8) & 255}–{key & 255}"
+
+
+def _result_score_text(key: int) -> str:
+    a, b = (key >> 8) & 255, key & 255
+    return f"{'W' if a > b else ('L' if a < b else 'D')} {a}–{b}"
+
+
+def _tennis_text(key: int) -> str:
+    return ", ".join(f"{(key >> (7 + 8 * s)) & 15}–{(key >> (3 + 8 * s)) & 15}" for s in range(key & 7))
+
+
+def _second_field(list_name: str) -> Callable[[int], str]:
+    """Formatter of field 1 of a tab-separated list, for items drawn over its field 0
+    (the country of a city, of a mountain range)."""
+    def fmt(key: int) -> str:
+        return _word_list(f"{list_name}:1")[(key >> 32) & _SLOT]
+    return fmt
+
+
+#: Text columns that are not plain space items: formatter name -> (pool key -> text).
+#: A pool key is ``fid << 56 | item`` (see ``_table_kernels.encode_text``).
+_SPECIAL_FORMATS: dict[str, Callable[[int], str]] = {
+    "season": _season_text,
+    "score": _score_text,
+    "result_score": _result_score_text,
+    "tennis_score": _tennis_text,
+    "country_of_city": _second_field("cities"),
+    "country_of_range": _second_field("mountain_ranges"),
+}
+
+
+def _template_formatter(pattern: str, lists: tuple[tuple[str, ...], ...]) -> Callable[[int], str]:
+    """pool key -> text for one template; patterns hold "{0}" then optionally "{1}"."""
+    if not lists:
+        return lambda key: pattern
+    a, rest = pattern.split("{0}")
+    l0 = lists[0]
+    if len(lists) == 1:
+        if not a and not rest:
+            return lambda key: l0[(key >> 32) & _SLOT]
+        return lambda key: a + l0[(key >> 32) & _SLOT] + rest
+    mid, b = rest.split("{1}")
+    l1 = lists[1]
+    return lambda key: a + l0[(key >> 32) & _SLOT] + mid + l1[(key >> 16) & _SLOT] + b
+
+
+# ============================================================================ archetypes
+@dataclasses.dataclass(frozen=True)
+class _Column:
+    key: str
+    headers: tuple[str, ...]
+    ctype: str
+    kind: int
+    space: str | None = None
+    fmt: str | None = None
+    refs: tuple[str, ...] = ()
+    p: tuple[int, ...] = ()
+    r: tuple[float, ...] = ()
+    dec: int = 0
+    include: float = 1.0
+    nulls: float = 1.0  # multiplies TableConfig.null_probability; 0 = never NULL
+    swap: float = 0.0  # probability to swap with the next column in output order
+    tmode: int = 0  # 1: one template per table (all "H"/"A" or all "Home"/"Away")
+    order: float | None = None  # output position key; default: declaration index
+    hgroup: int = -1  # columns of one group share the header variant
+
+
+def _c(key: str, headers: str, ctype: str, kind: int, **kw: Any) -> _Column:
+    return _Column(key, tuple(h for h in headers.split("|") if h), ctype, kind, **kw)
+
+
+def _hidden_sort(*refs: str, desc: bool = True) -> _Column:
+    return _c("sort", "", INTEGER, K.SORT_ROWS, refs=refs, p=(1 if desc else 0,), include=0.0, nulls=0)
+
+
+_ARCHETYPE_SPECS: dict[str, tuple[_Column, ...]] = {
+    "filmography": (
+        _c("year", "Year", INTEGER, K.YEARS, p=(1935, 2024, 0, 2), nulls=0, swap=0.12),
+        _c("title", "Title|Film", TEXT, K.UNIQUE, space="film_title", nulls=0),
+        _c("role", "Role|Character|Role(s)", TEXT, K.UNIQUE, space="role"),
+        _c("director", "Director|Directed by", TEXT, K.CATEGORICAL, space="person", p=(2, 9), r=(1.0, 0.0), include=0.35),
+        _c("language", "Language", TEXT, K.CATEGORICAL, space="language", p=(1, 3), r=(0.5, 0.3), include=0.15),
+        _c("notes", "Notes|Note(s)|Remarks", TEXT, K.CHOICE, space="film_note", include=0.75, nulls=25),
+    ),
+    "medal_table": (
+        _c("nation", "Nation|Country|NOC|Team", TEXT, K.UNIQUE, space="country", nulls=0),
+        _c("gold", "Gold", INTEGER, K.MEDALS, nulls=0),
+        _c("silver", "Silver", INTEGER, K.FILLED, nulls=0),
+        _c("bronze", "Bronze", INTEGER, K.FILLED, nulls=0),
+        _hidden_sort("gold", "silver", "bronze"),
+        _c("rank", "Rank|Pos.", INTEGER, K.RANK, refs=("gold", "silver", "bronze"), include=0.95, order=-1, nulls=0),
+        _c("total", "Total", INTEGER, K.SUM, refs=("gold", "silver", "bronze"), include=0.95, nulls=0),
+    ),
+    "season_results": (
+        _c("date", "Date|Match date", DATE, K.DATES, p=(1988, 2024, 3, 10, 1), nulls=0),
+        _c("competition", "Competition|Comp.", TEXT, K.CATEGORICAL, space="competition", p=(1, 3), r=(0.4, 0.0), include=0.35),
+        _c("opponent", "Opponent|Opponents|Opposition", TEXT, K.CATEGORICAL, space="club", p=(8, 20), r=(3.0, 0.0)),
+        _c("venue", "Venue|H / A|Home/Away", TEXT, K.CHOICE, space="home_away", tmode=1, include=0.9),
+        _c("result", "Result|Score|Res.", TEXT, K.SCORE, fmt="result_score", p=(0,)),
+        _c("attendance", "Attendance|Att.|Crowd", INTEGER, K.POWER, r=(3000.0, 80000.0), p=(2, 1), include=0.8),
+        _c("position", "League position|Position|Pos.", INTEGER, K.WALK, r=(1.0, 20.0, 3.0, 1.0, 20.0), include=0.2),
+        _c("referee", "Referee", TEXT, K.CATEGORICAL, space="person", p=(5, 15), r=(2.0, 0.0), include=0.2),
+    ),
+    "election_results": (
+        _c("party", "Party|Political party", TEXT, K.UNIQUE, space="party", nulls=0),
+        _c("candidate", "Candidate|Leader|Party leader", TEXT, K.UNIQUE, space="person", include=0.8),
+        _c("votes", "Votes|Popular vote|Votes won", INTEGER, K.POWER, r=(300.0, 4_000_000.0), p=(4, 1), nulls=0),
+        _hidden_sort("votes"),
+        _c("pct", "%|Vote share|Share (%)", REAL, K.PERCENT, refs=("votes",), dec=2),
+        _c("swing", "±%|Swing|Change (%)", REAL, K.UNIFORM, r=(-9.0, 9.0), dec=2, include=0.35),
+        _c("seats", "Seats|Seats won", INTEGER, K.SCALE, refs=("pct",), r=(0.5, 6.0, 0.03, 0.0, 0.99), p=(0,), include=0.75),
+        _c("seat_change", "+/–|Seat change|±", INTEGER, K.UNIFORM, p=(-25, 25, 1), include=0.3),
+    ),
+    "discography": (
+        _c("year", "Year|Released", INTEGER, K.YEARS, p=(1960, 2024, 0, 3), nulls=0, swap=0.1),
+        _c("title", "Title|Album|Album details|Single", TEXT, K.UNIQUE, space="album_title", nulls=0),
+        _c("label", "Label|Record label", TEXT, K.CATEGORICAL, space="label", p=(1, 4), r=(1.0, 0.75), include=0.8),
+        _c("us", "US|Peak position|US Billboard 200|Peak chart position", INTEGER, K.POWER, r=(1.0, 100.0), p=(2, 1), nulls=6),
+        _c("uk", "UK|UK Albums", INTEGER, K.POWER, r=(1.0, 100.0), p=(2, 1), include=0.6, nulls=8),
+        _c("aus", "AUS", INTEGER, K.POWER, r=(1.0, 100.0), p=(2, 1), include=0.4, nulls=10),
+        _c("can", "CAN", INTEGER, K.POWER, r=(1.0, 100.0), p=(2, 1), include=0.35, nulls=10),
+        _c("ger", "GER", INTEGER, K.POWER, r=(1.0, 100.0), p=(2, 1), include=0.3, nulls=12),
+        _c("cert", "Certification|Certifications|Sales certification", TEXT, K.CHOICE, space="certification", include=0.55, nulls=15),
+        _c("sales", "Sales|Worldwide sales", INTEGER, K.POWER, r=(20_000.0, 12_000_000.0), p=(3, 1000), include=0.2, nulls=5),
+    ),
+    "athletics_results": (
+        _c("time", "Time|Result|Mark", REAL, K.SORTED_REAL, r=(9.8, 19.7, 44.0, 13.0, 0.06), p=(4,), dec=2, nulls=0, order=4.5),
+        _c("rank", "Rank|Pos.|Place", INTEGER, K.RANK, refs=("time",), nulls=0, order=-1),
+        _c("lane", "Lane", INTEGER, K.UNIFORM, p=(1, 9, 1), include=0.3),
+        _c("athlete", "Athlete|Name", TEXT, K.UNIQUE, space="person", nulls=0),
+        _c("nation", "Nation|Country|Nationality", TEXT, K.CATEGORICAL, space="country", p=(3, 12), r=(1.5, 0.0)),
+        _c("reaction", "Reaction|React", REAL, K.UNIFORM, r=(0.12, 0.19), dec=2, include=0.25),
+        _c("heat", "Heat", INTEGER, K.UNIFORM, p=(1, 5, 1), include=0.2),
+        _c("notes", "Notes|Note|Qual.", TEXT, K.CHOICE, space="athletics_note", include=0.7, nulls=20),
+    ),
+    "cities": (
+        _c("city", "City|Name|City name", TEXT, K.UNIQUE, space="city", nulls=0),
+        _c("country", "Country|Nation", TEXT, K.COPY, refs=("city",), fmt="country_of_city", include=0.9),
+        _c("population", "Population|Pop.|Population (2020)|Population (2011 census)", INTEGER, K.POWER, r=(40_000.0, 25_000_000.0), p=(4, 1), nulls=0),
+        _hidden_sort("population"),
+        _c("rank", "Rank", INTEGER, K.RANK, refs=("population",), include=0.5, order=-1, nulls=0),
+        _c("area", "Area (km²)|Area|Land area (km²)", REAL, K.SCALE, refs=("population",), r=(0.0001, 0.0008, 0.6, 0.0, 0.0), p=(1,), dec=1),
+        _c("density", "Density (/km²)|Population density", REAL, K.RATIO, refs=("population", "area"), r=(1.0,), dec=1, include=0.45),
+        _c("founded", "Founded|Established|Year founded", INTEGER, K.UNIFORM, p=(700, 1950, 1), include=0.5, nulls=3),
+        _c("elevation", "Elevation (m)|Elevation", INTEGER, K.POWER, r=(0.0, 2800.0), p=(2, 1), include=0.3),
+        _c("mayor", "Mayor", TEXT, K.UNIQUE, space="person", include=0.2),
+    ),
+    "tall_buildings": (
+        _c("name", "Name|Building", TEXT, K.UNIQUE, space="building", nulls=0),
+        _c("city", "City|Location", TEXT, K.CATEGORICAL, space="city", p=(2, 8), r=(1.0, 0.0)),
+        _c("country", "Country", TEXT, K.COPY, refs=("city",), fmt="country_of_city", include=0.45),
+        _c("height", "Height (m)|Height|Height (metres)", REAL, K.POWER, r=(150.0, 830.0), p=(3,), dec=1, nulls=0),
+        _hidden_sort("height"),
+        _c("rank", "Rank|#", INTEGER, K.RANK, refs=("height",), include=0.7, order=-1, nulls=0),
+        _c("height_ft", "Height (ft)|Feet", INTEGER, K.SCALE, refs=("height",), r=(3.28084, 3.28084, 0.0, 0.5, 0.5), include=0.35),
+        _c("floors", "Floors|Storeys|Floor count", INTEGER, K.SCALE, refs=("height",), r=(0.2, 0.26, 0.05, 0.0, 1.0), p=(1,), include=0.9),
+        _c("year", "Year|Completed|Year completed", INTEGER, K.UNIFORM, p=(1930, 2024, 1), include=0.9),
+        _c("architect", "Architect|Architect(s)", TEXT, K.CATEGORICAL, space="person", p=(3, 10), r=(1.0, 0.0), include=0.15),
+    ),
+    "club_seasons": (
+        _c("season", "Season", TEXT, K.YEARS, fmt="season", p=(1950, 2024, 1, 1), nulls=0),
+        _c("league", "League|Division|Div.", TEXT, K.LEAGUE, space="league", p=(len(vocab.BUILTIN_LISTS["league"]) // vocab.LEAGUE_TIERS, vocab.LEAGUE_TIERS), nulls=0),
+        _c("pos", "Position|Pos.|Finish", INTEGER, K.FILLED, nulls=0),
+        _c("played", "Played|P|Pld", INTEGER, K.FILLED, include=0.7, hgroup=0),
+        _c("won", "Won|W|W", INTEGER, K.FILLED, hgroup=0),
+        _c("drawn", "Drawn|D|D", INTEGER, K.FILLED, hgroup=0),
+        _c("lost", "Lost|L|L", INTEGER, K.FILLED, hgroup=0),
+        _c("gf", "Goals for|GF|F", INTEGER, K.FILLED, include=0.35, hgroup=0),
+        _c("ga", "Goals against|GA|A", INTEGER, K.FILLED, include=0.35, hgroup=0),
+        _c("points", "Points|Pts|Pts", INTEGER, K.FILLED, hgroup=0),
+        _c("cup", "FA Cup|Cup|National cup", TEXT, K.CHOICE, space="cup_round", include=0.2),
+        _c("top_scorer", "Top scorer|Top goalscorer", TEXT, K.CATEGORICAL, space="person", p=(4, 12), r=(2.0, 0.5), include=0.15),
+    ),
+    "tv_episodes": (
+        _c("no", "No.|No. overall|#", INTEGER, K.SERIAL, p=(1, 119, 1, 1), nulls=0),
+        _c("no_season", "No. in season|No. in series|Ep.", INTEGER, K.SERIAL, p=(1, 0, 1, 1), include=0.5, nulls=0),
+        _c("title", "Title|Episode title", TEXT, K.UNIQUE, space="episode_title", nulls=0),
+        _c("directed", "Directed by|Director", TEXT, K.CATEGORICAL, space="person", p=(2, 7), r=(1.0, 0.0)),
+        _c("written", "Written by|Writer(s)|Teleplay by", TEXT, K.CATEGORICAL, space="person", p=(2, 7), r=(1.0, 0.0), include=0.85),
+        _c("air_date", "Original air date|Air date|Original airdate|Original release date", DATE, K.DATES, p=(1985, 2024, 1, 2, 7), nulls=0),
+        _c("prod", "Prod. code|Production code", INTEGER, K.SERIAL, p=(101, 7, 1, 100), include=0.35),
+        _c("viewers", "Viewers (millions)|U.S. viewers (millions)|UK viewers (millions)", REAL, K.WALK, r=(2.0, 18.0, 1.2, 0.3, 40.0), dec=2, include=0.6),
+    ),
+    "football_squad": (
+        _c("no", "No.|Number|Squad no.", INTEGER, K.UNIQUE_INTS, p=(1, 99, 1), include=0.55, nulls=0),
+        _c("pos", "Pos.|Position", TEXT, K.CHOICE, space="position", tmode=1, swap=0.15),
+        _c("player", "Player|Name", TEXT, K.UNIQUE, space="person", nulls=0),
+        _c("born", "Date of birth|Born|Date of birth (age)", DATE, K.DATE_RANDOM, p=(1978, 2006), include=0.7),
+        _c("caps", "Caps|Apps|Appearances", INTEGER, K.POWER, r=(0.0, 150.0), p=(2, 1)),
+        _c("goals", "Goals", INTEGER, K.SCALE, refs=("caps",), r=(0.03, 0.45, 1.0, 0.0, 0.99), p=(0,), include=0.75),
+        _c("club", "Club|Current club", TEXT, K.CATEGORICAL, space="club", p=(5, 18), r=(2.0, 0.0), include=0.8),
+    ),
+    "awards": (
+        _c("year", "Year|Ceremony", INTEGER, K.YEARS, p=(1970, 2024, 0, 2), nulls=0),
+        _c("award", "Award|Association|Organization", TEXT, K.CATEGORICAL, space="award", p=(2, 6), r=(1.0, 0.3), include=0.9),
+        _c("category", "Category", TEXT, K.CATEGORICAL, space="award_category", p=(2, 8), r=(1.5, 0.0)),
+        _c("work", "Nominated work|Work|Recipient|Nominee", TEXT, K.CATEGORICAL, space="film_title", p=(3, 10), r=(1.0, 0.4), include=0.85),
+        _c("result", "Result|Outcome", TEXT, K.CHOICE, space="award_result"),
+    ),
+    "tennis_finals": (
+        _c("outcome", "Outcome|Result|W/L", TEXT, K.CHOICE, space="outcome", tmode=1, nulls=0),
+        _c("no", "No.", INTEGER, K.SERIAL, p=(1, 0, 1, 1), include=0.5, nulls=0),
+        _c("date", "Date", DATE, K.DATES, p=(1995, 2024, 20, 200, 1), nulls=0),
+        _c("tournament", "Tournament|Championship|Event", TEXT, K.CATEGORICAL, space="tournament", p=(4, 14), r=(2.0, 0.0)),
+        _c("surface", "Surface", TEXT, K.CHOICE, space="surface", include=0.9),
+        _c("opponent", "Opponent|Opponent in the final|Opponents", TEXT, K.CATEGORICAL, space="person", p=(4, 15), r=(2.0, 0.0)),
+        _c("score", "Score|Score in the final", TEXT, K.TENNIS, refs=("outcome",), r=(0.25,), fmt="tennis_score"),
+    ),
+    "cup_finals": (
+        _c("year", "Year|Season|Edition", INTEGER, K.YEARS, p=(1950, 2024, 1, 1), nulls=0),
+        _c("winners", "Winners|Winner|Champions", TEXT, K.CATEGORICAL, space="club", p=(4, 14), r=(1.0, 0.0)),
+        _c("score", "Score|Result", TEXT, K.SCORE, fmt="score", p=(1,)),
+        _c("runners_up", "Runners-up|Runner-up|Finalist", TEXT, K.CATEGORICAL, space="club", p=(5, 16), r=(1.5, 0.0), refs=("winners",)),
+        _c("venue", "Venue|Stadium|Location", TEXT, K.CATEGORICAL, space="venue", p=(1, 5), r=(0.5, 0.6), include=0.85),
+        _c("attendance", "Attendance|Att.", INTEGER, K.POWER, r=(15_000.0, 100_000.0), p=(1, 1), include=0.6),
+        _c("referee", "Referee", TEXT, K.CATEGORICAL, space="person", p=(8, 20), r=(3.0, 0.0), include=0.15),
+    ),
+    "office_holders": (
+        _c("no", "No.|#", INTEGER, K.SERIAL, p=(1, 39, 1, 1), include=0.8, nulls=0),
+        _c("name", "Name|Officeholder|Member", TEXT, K.UNIQUE, space="person", nulls=0),
+        _c("took", "Took office|Term start|From", DATE, K.DATES, p=(1789, 2024, 180, 2600, 1), nulls=0, hgroup=0),
+        _c("left", "Left office|Term end|To", DATE, K.NEXT_DATE, refs=("took",), p=(200, 2000), hgroup=0),
+        _c("days", "Days in office|Time in office (days)|Term length (days)", INTEGER, K.DAYS_BETWEEN, refs=("took", "left"), include=0.3),
+        _c("party", "Party|Political party", TEXT, K.CATEGORICAL, space="party", p=(2, 5), r=(1.0, 0.3), include=0.85),
+    ),
+    "mountains": (
+        _c("name", "Mountain|Name|Peak", TEXT, K.UNIQUE, space="mountain", nulls=0),
+        _c("height", "Height (m)|Elevation (m)|Height", INTEGER, K.POWER, r=(1500.0, 8849.0), p=(2, 1), nulls=0),
+        _hidden_sort("height"),
+        _c("rank", "Rank|No.", INTEGER, K.RANK, refs=("height",), include=0.5, order=-1, nulls=0),
+        _c("prominence", "Prominence (m)|Prominence", INTEGER, K.SCALE, refs=("height",), r=(0.15, 0.6, 0.6, 0.0, 1.0), p=(0,), include=0.7),
+        _c("range", "Range|Mountain range|Location", TEXT, K.CATEGORICAL, space="range", p=(1, 5), r=(1.0, 0.3), include=0.8),
+        _c("country", "Country|Countries", TEXT, K.COPY, refs=("range",), fmt="country_of_range"),
+        _c("first_ascent", "First ascent|First ascended", INTEGER, K.UNIFORM, p=(1786, 2010, 1), include=0.6, nulls=4),
+    ),
+}
+
+#: Names of the table archetypes, in the order weights are given.
+ARCHETYPES: tuple[str, ...] = tuple(_ARCHETYPE_SPECS)
+
+
+# ============================================================================ config
+@dataclasses.dataclass(frozen=True)
+class TableConfig:
+    """How synthetic tables are drawn.
+
+    Rows follow a log-normal truncated to ``[min_rows, max_rows]`` whose median and 90th
+    percentile are ``row_median`` and ``row_p90`` (defaults from WikiTableQuestions).
+    ``null_probability`` is the chance that a cell outside the first column is NULL (some
+    columns, like Notes, scale it up; key and sorted columns are never NULL).
+    ``archetypes``: ``None`` for all of :data:`ARCHETYPES` with equal weight, a tuple of
+    names (equal weights), or a tuple of ``(name, weight)`` pairs (a dict is accepted too).
+    """
+
+    min_rows: int = 5
+    max_rows: int = 100
+    row_median: float = 15
+    row_p90: float = 42
+    null_probability: float = 0.02
+    archetypes: Any = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_rows", "max_rows"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= _MAX_ROWS_LIMIT:
+                raise ConfigError(f"TableConfig.{name} must be an integer in [1, {_MAX_ROWS_LIMIT}]; got {v!r}")
+        if self.max_rows < self.min_rows:
+            raise ConfigError(
+                f"TableConfig.max_rows must be in [min_rows, {_MAX_ROWS_LIMIT}] = "
+                f"[{self.min_rows}, {_MAX_ROWS_LIMIT}]; got {self.max_rows!r}"
+            )
+        for name in ("row_median", "row_p90", "null_probability"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ConfigError(f"TableConfig.{name} must be a finite number; got {v!r}")
+        if self.min_rows < self.max_rows:
+            if not self.min_rows <= self.row_median < self.max_rows:
+                raise ConfigError(
+                    f"TableConfig.row_median must be in [min_rows, max_rows) = "
+                    f"[{self.min_rows}, {self.max_rows}); got {self.row_median!r}"
+                )
+            if not self.row_median < self.row_p90 <= self.max_rows:
+                raise ConfigError(
+                    f"TableConfig.row_p90 must be in (row_median, max_rows] = "
+                    f"({self.row_median}, {self.max_rows}]; got {self.row_p90!r}"
+                )
+        if not 0.0 <= self.null_probability <= 0.5:
+            raise ConfigError(f"TableConfig.null_probability must be in [0, 0.5]; got {self.null_probability!r}")
+        object.__setattr__(self, "archetypes", _normalize_archetypes(self.archetypes))
+
+    def archetype_weights(self) -> tuple[float, ...]:
+        """Weight of each of :data:`ARCHETYPES` (0 for those not selected)."""
+        if self.archetypes is None:
+            return (1.0,) * len(ARCHETYPES)
+        given = dict((a, 1.0) if isinstance(a, str) else a for a in self.archetypes)
+        return tuple(float(given.get(name, 0.0)) for name in ARCHETYPES)
+
+
+def _normalize_archetypes(value: Any) -> Any:
+    """Validate ``TableConfig.archetypes``; lists become tuples, dicts tuples of pairs."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        raise ConfigError(
+            "TableConfig.archetypes must be None, a tuple of names or a tuple of (name, weight) "
+            f"pairs; got {value!r}"
+        )
+    items = []
+    for item in value:
+        if isinstance(item, str):
+            name, weight = item, 1.0
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
+            name, weight = item
+            if not isinstance(weight, (int, float, np.integer, np.floating)) or isinstance(weight, bool) \
+                    or not math.isfinite(weight) or weight < 0:
+                raise ConfigError(
+                    f"TableConfig.archetypes: weight of {name!r} must be a finite number >= 0; got {weight!r}"
+                )
+            item = (name, float(weight))
+        else:
+            raise ConfigError(f"TableConfig.archetypes entries are names or (name, weight) pairs; got {item!r}")
+        if name not in _ARCHETYPE_SPECS:
+            raise ConfigError(
+                f"TableConfig.archetypes: unknown archetype {name!r}; valid archetypes: {', '.join(ARCHETYPES)}"
+            )
+        items.append((name, weight))
+    names = [n for n, _ in items]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"TableConfig.archetypes names an archetype twice: {names!r}")
+    if not items or sum(w for _, w in items) <= 0:
+        raise ConfigError(f"TableConfig.archetypes selects no archetype with positive weight; got {value!r}")
+    return tuple(n if isinstance(v, str) else (n, w) for (n, w), v in zip(items, value))
+
+
+# ============================================================================ compiled specs
+@dataclasses.dataclass(frozen=True)
+class _Static:
+    """Archetype and text-space specs as the kernel's arrays, plus the Python-side
+    metadata that turns its output into a Table."""
+
+    arch_cols: np.ndarray
+    col_int: np.ndarray
+    col_real: np.ndarray
+    space_info: np.ndarray
+    tmpl_sizes: np.ndarray
+    tmpl_cdf: np.ndarray
+    headers: tuple[tuple[tuple[str, ...], ...], ...]  # [archetype][column] -> variants
+    ctypes: tuple[tuple[str, ...], ...]  # [archetype][column]
+    sources: tuple[tuple[int, ...], ...]  # [archetype][column]: 0 codes, 1 ivals, 2 rvals
+    formatters: tuple[Callable[[int], str] | None, ...]  # by pool key >> 48
+
+
+@functools.lru_cache(maxsize=1)
+def _static() -> _Static:
+    space_names = tuple(_SPACES)
+    space_index = {s: i for i, s in enumerate(space_names)}
+    space_info, tmpl_sizes, tmpl_cdf = [], [], []
+    formatters: list[Callable[[int], str] | None] = [None] * (256 * (len(space_names) + len(_SPECIAL_FORMATS)))
+    for s in space_names:
+        templates = _SPACES[s]
+        total = float(sum(w for w, _, _ in templates))
+        start, capacity, acc = len(tmpl_sizes), 0, 0.0
+        for t, (w, pattern, refs) in enumerate(templates):
+            lists = tuple(_word_list(r) for r in refs)
+            sizes = [len(lst) for lst in lists] + [0] * (3 - len(lists))
+            tmpl_sizes.append(sizes)
+            acc += w / total
+            tmpl_cdf.append(acc)
+            capacity += math.prod(len(lst) for lst in lists)
+            if len(lists) > 2 or pattern.count("{") != len(lists):
+                raise AssertionError(f"space {s!r}: template {pattern!r} must use {{0}} then {{1}} once each")
+            formatters[256 * space_index[s] + t] = _template_formatter(pattern, lists)
+        tmpl_cdf[-1] = 1.0
+        simple = int(len(templates) == 1 and len(templates[0][2]) == 1)
+        space_info.append([start, len(templates), capacity, simple])
+    fid_of = {("space", s): i for i, s in enumerate(space_names)}
+    for name, fn in _SPECIAL_FORMATS.items():
+        fid_of[("fmt", name)] = len(fid_of)
+        formatters[256 * fid_of[("fmt", name)]] = fn
+
+    arch_cols, col_int, col_real, headers, ctypes = [], [], [], [], []
+    for arch, columns in _ARCHETYPE_SPECS.items():
+        local = {c.key: j for j, c in enumerate(columns)}
+        orders = [j if c.order is None else c.order for j, c in enumerate(columns)]
+        order_rank = {j: r for r, j in enumerate(sorted(range(len(columns)), key=lambda j: (orders[j], j)))}
+        arch_cols.append([len(col_int), len(columns)])
+        for j, c in enumerate(columns):
+            ci = [0] * K.NUM_INT_PARAMS
+            ci[K.CI_KIND], ci[K.CI_CTYPE] = c.kind, _CTYPE_CODE[c.ctype]
+            ci[K.CI_SPACE] = space_index[c.space] if c.space else -1
+            ci[K.CI_FID] = fid_of[("fmt", c.fmt)] if c.fmt else (fid_of[("space", c.space)] if c.space else -1)
+            refs = [local[r] for r in c.refs] + [-1] * (3 - len(c.refs))
+            ci[K.CI_REF0], ci[K.CI_REF1], ci[K.CI_REF2] = refs
+            params = list(c.p) + [1] * (5 - len(c.p))
+            ci[K.CI_P0:K.CI_P4 + 1] = params
+            ci[K.CI_NHEAD], ci[K.CI_ORDER], ci[K.CI_TMODE] = len(c.headers), order_rank[j], c.tmode
+            ci[K.CI_DEC], ci[K.CI_HGROUP] = c.dec, c.hgroup
+            cr = [0.0] * K.NUM_REAL_PARAMS
+            cr[K.CR_INCLUDE], cr[K.CR_NULLF], cr[K.CR_SWAP] = c.include, c.nulls, c.swap
+            cr[K.CR_R0:K.CR_R0 + len(c.r)] = c.r
+            col_int.append(ci)
+            col_real.append(cr)
+        headers.append(tuple(c.headers for c in columns))
+        ctypes.append(tuple(c.ctype for c in columns))
+
+    def as_array(a: Any, dtype: Any) -> np.ndarray:
+        # Writable on purpose: numba types read-only arguments on a slow path (microseconds).
+        return np.ascontiguousarray(np.array(a, dtype=dtype))
+
+    return _Static(
+        arch_cols=as_array(arch_cols, np.int64), col_int=as_array(col_int, np.int64),
+        col_real=as_array(col_real, np.float64), space_info=as_array(space_info, np.int64),
+        tmpl_sizes=as_array(tmpl_sizes, np.int64), tmpl_cdf=as_array(tmpl_cdf, np.float64),
+        headers=tuple(headers), ctypes=tuple(ctypes), formatters=tuple(formatters),
+        sources=tuple(tuple({TEXT: 0, REAL: 2}.get(t, 1) for t in ts) for ts in ctypes),
+    )
+
+
+def _row_count_probabilities(min_rows: int, max_rows: int, median: float, p90: float) -> np.ndarray:
+    """P(n) for n in [min_rows, max_rows]: a log-normal rounded to integers and truncated to
+    the range, with (mu, sigma) solved so the truncated distribution's median and 90th
+    percentile are ``median`` and ``p90``."""
+    if min_rows == max_rows:
+        return np.ones(1)
+    normal = NormalDist()
+    lo, hi = math.log(min_rows - 0.5) if min_rows > 0.5 else -math.inf, math.log(max_rows + 0.5)
+    l50, l90 = math.log(median), math.log(p90)
+    mu, sigma = l50, (l90 - l50) / normal.inv_cdf(0.9)
+    for _ in range(500):  # fixed point: untruncated quantiles that the truncation maps on target
+        fa, fb = normal.cdf((lo - mu) / sigma), normal.cdf((hi - mu) / sigma)
+        z50 = normal.inv_cdf(min(max(fa + 0.5 * (fb - fa), 1e-12), 1 - 1e-12))
+        z90 = normal.inv_cdf(min(max(fa + 0.9 * (fb - fa), 1e-12), 1 - 1e-12))
+        new_sigma = (l90 - l50) / (z90 - z50)
+        new_mu = l50 - new_sigma * z50
+        done = abs(new_mu - mu) < 1e-12 and abs(new_sigma - sigma) < 1e-12
+        mu, sigma = new_mu, new_sigma
+        if done or not (math.isfinite(mu) and 0 < sigma < 1e6):
+            break
+    edges = [math.log(n - 0.5) if n > 0.5 else -math.inf for n in range(min_rows, max_rows + 1)] + [hi]
+    if not (math.isfinite(mu) and 0 < sigma < 1e6):
+        raise ConfigError(
+            f"TableConfig: no truncated log-normal on [{min_rows}, {max_rows}] has median {median} "
+            f"and 90th percentile {p90}; move row_median / row_p90 further from the bounds"
+        )
+    cdf = np.array([normal.cdf((e - mu) / sigma) for e in edges])
+    probs = np.diff(cdf)
+    return probs / probs.sum()
+
+
+def _cdf(weights: Any) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    cdf = np.cumsum(w / w.sum())
+    cdf[int(np.flatnonzero(w > 0)[-1]):] = 1.0  # exactly 1 from the last positive weight on
+    return cdf
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    static: _Static
+    arrays: tuple  # the sampler's inputs, see _table_kernels.pack_spec
+    args: tuple  # the same packed into (iblob, fblob), what sample_table takes after the seed
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(config: TableConfig) -> _Plan:
+    st = _static()
+    probs = _row_count_probabilities(config.min_rows, config.max_rows, config.row_median, config.row_p90)
+    arrays = (
+        _cdf(config.archetype_weights()), st.arch_cols, st.col_int, st.col_real, st.space_info,
+        st.tmpl_sizes, st.tmpl_cdf, _cdf(probs), int(config.min_rows),
+        float(config.null_probability), int(MAX_COLUMNS),
+    )
+    return _Plan(st, arrays, K.pack_spec(*arrays))
+
+
+# ============================================================================ public API
+_DEFAULT_CONFIG = TableConfig()
+
+
+#: Text of pool keys already formatted (key -> str): a bounded cache of a pure function.
+_TEXT_CACHE: dict[int, str] = {}
+_TEXT_CACHE_LIMIT = 1 << 17
+
+
+def _texts(keys: list[int], formatters: tuple[Callable[[int], str] | None, ...]) -> list[str]:
+    cache = _TEXT_CACHE
+    try:
+        return list(map(cache.__getitem__, keys))
+    except KeyError:
+        pass
+    if len(cache) > _TEXT_CACHE_LIMIT:
+        cache.clear()
+    texts = []
+    for key in keys:
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = formatters[key >> 48](key)
+        texts.append(text)
+    return texts
+
+
+def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
+    """One synthetic table, a pure function of ``(seed, config)``; ``name`` is its archetype.
+
+    ``seed`` is any Python integer (taken modulo 2**64).
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ConfigError(f"generate_table: seed must be an integer; got {type(seed).__name__} {seed!r}")
+    if not isinstance(config, TableConfig):
+        raise ConfigError(f"generate_table: config must be a TableConfig; got {type(config).__name__}")
+    plan = _plan(config)
+    st = plan.static
+    meta, ivals, rvals, nulls, codes = K.sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
+    m = meta.tolist()
+    arch, k = m[0], m[1]
+    texts = _texts(m[3 + 2 * k:], st.formatters)
+    if len(set(texts)) == len(texts):
+        pool = tuple(texts)
+    else:  # two keys gave one string ("Singapore" the city and the country)
+        index: dict[str, int] = {}
+        remap = [index.setdefault(t, len(index)) for t in texts]
+        codes = np.append(np.array(remap, dtype=np.int32), np.int32(-1))[codes]
+        pool = tuple(index)
+    headers, ctypes, sources = st.headers[arch], st.ctypes[arch], st.sources[arch]
+    out, hvar = m[3:3 + k], m[3 + k:3 + 2 * k]
+    matrices = (codes, ivals, rvals)
+    return Table(
+        tuple([headers[j][h] for j, h in zip(out, hvar)]),
+        tuple([ctypes[j] for j in out]),
+        [matrices[sources[j]][p] for p, j in enumerate(out)],
+        list(nulls),
+        pool,
+        name=ARCHETYPES[arch],
+    )
+
+
+def table_seed(seed: int, index: int) -> int:
+    """Seed of table ``index`` of the stream :func:`synthetic_tables` ``(seed, ...)``."""
+    z = ((int(seed) & _MASK64) * 0x9E3779B97F4A7C15 + (int(index) & _MASK64) + 1) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def synthetic_tables(seed: int, config: TableConfig = _DEFAULT_CONFIG, start: int = 0) -> Iterator[Table]:
+    """Endless deterministic stream of tables: table i is
+    ``generate_table(table_seed(seed, i), config)`` for i = start, start + 1, ..."""
+    for index in itertools.count(start):
+        yield generate_table(table_seed(seed, index), config)

@@ -1,0 +1,252 @@
+"""Settings of the symjax tasks: vocabulary, benchmark data directory, split files, and the
+prompt templates the eval mixtures use. Each has an environment variable, read when first
+needed, and a Python function that overrides it.
+
+Vocabulary (``SYMJAX_VOCABULARY`` / :func:`set_vocabulary`)
+    Default: exactly t5x's T5 1.1 / Flan-T5 vocabulary,
+    ``seqio.SentencePieceVocabulary("gs://t5-data/vocabs/cc_all.32000.100extra/sentencepiece.model")``
+    (``extra_ids=0``), so the tasks pass t5x's vocabulary check. seqio reads the model file
+    only when a task first tokenizes, never at import. The variable takes ``default``,
+    ``byte`` (``seqio.ByteVocabulary()``, for tests and ByT5) or the path of a
+    SentencePiece model (``extra_ids=0``); :func:`set_vocabulary` also takes any
+    ``seqio.Vocabulary``. Changing it re-registers every ``symjax_*`` task and mixture.
+
+Data directory (``SYMJAX_DATA_DIR`` / :func:`set_data_dir`)
+    One folder per benchmark, holding the benchmark's official raw files:
+    ``wtq/ sqa/ wikisql/ tabfact/ svamp/ bbh/ mmlu/`` (layouts in the readers' docstrings).
+    ``SYMJAX_<BENCHMARK>_DIR`` (e.g. ``SYMJAX_WTQ_DIR``) or
+    ``set_data_dir(path, benchmark="wtq")`` points one benchmark elsewhere. Eval tasks read
+    the directory when their dataset is built, so it may be set after ``import symjax.tasks``.
+
+Split files (:func:`set_split_files`)
+    Which raw file a seqio split reads, per benchmark (:data:`DEFAULT_SPLIT_FILES`), e.g.
+    ``set_split_files("wtq", test="pristine-unseen-tables")``.
+
+Prompt selection (``SYMJAX_PROMPT_SELECTION`` / :func:`set_prompt_selection`)
+    A JSON file ``{"wtq": 3, "tabfact": 0, ...}`` naming the template each eval mixture
+    uses (written by ``tools/select_prompts.py``); else ``<data dir>/prompt_selection.json``
+    when it exists; else template 0.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from symjax.errors import ConfigError, DataError, VocabularyError
+
+__all__ = [
+    "BENCHMARKS",
+    "DEFAULT_SPM_PATH",
+    "DEFAULT_SPLIT_FILES",
+    "data_dir",
+    "benchmark_dir",
+    "set_data_dir",
+    "split_file",
+    "set_split_files",
+    "get_vocabulary",
+    "set_vocabulary",
+    "vocabulary_from_spec",
+    "prompt_selection",
+    "set_prompt_selection",
+]
+
+BENCHMARKS = ("wtq", "sqa", "wikisql", "tabfact", "svamp", "bbh", "mmlu")
+DEFAULT_SPM_PATH = "gs://t5-data/vocabs/cc_all.32000.100extra/sentencepiece.model"
+
+# seqio split -> raw file stem, per benchmark (the paper's validation/test choices).
+DEFAULT_SPLIT_FILES: dict[str, dict[str, str]] = {
+    "wtq": {"train": "training", "validation": "random-split-1-dev", "test": "pristine-unseen-tables"},
+    "sqa": {"train": "random-split-1-train", "validation": "random-split-1-dev", "test": "test"},
+    "wikisql": {"train": "train", "validation": "dev", "test": "test"},
+    "tabfact": {"train": "train", "validation": "val", "test": "test"},
+    "svamp": {"test": "dev"},
+    "bbh": {"test": "test"},
+    "mmlu": {"validation": "val", "test": "test"},
+}
+
+_state: dict[str, Any] = {
+    "data_dir": None,
+    "benchmark_dirs": {},
+    "split_files": {},
+    "vocabulary": None,
+    "vocabulary_spec": None,
+    "prompt_selection": None,
+}
+
+
+# ---------------------------------------------------------------------------- data
+def _check_benchmark(benchmark: str) -> None:
+    if benchmark not in BENCHMARKS:
+        raise ConfigError(f"unknown benchmark {benchmark!r}; use one of {BENCHMARKS}")
+
+
+def data_dir() -> Path | None:
+    """The root data directory: :func:`set_data_dir`, else ``$SYMJAX_DATA_DIR``, else None."""
+    root = _state["data_dir"] or os.environ.get("SYMJAX_DATA_DIR")
+    return Path(root).expanduser() if root else None
+
+
+def benchmark_dir(benchmark: str) -> Path:
+    """The folder of one benchmark's raw files; raises :class:`MissingDataError` (naming
+    the settings) when none is configured."""
+    from symjax.errors import MissingDataError
+
+    _check_benchmark(benchmark)
+    explicit = _state["benchmark_dirs"].get(benchmark) or os.environ.get(f"SYMJAX_{benchmark.upper()}_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    root = data_dir()
+    if root is None:
+        raise MissingDataError(
+            f"no data directory for benchmark {benchmark!r}: set SYMJAX_DATA_DIR (a folder with "
+            f"{'/ '.join(BENCHMARKS)}/ subfolders), SYMJAX_{benchmark.upper()}_DIR, or call "
+            "symjax.tasks.set_data_dir(path)"
+        )
+    return root / benchmark
+
+
+def set_data_dir(path: str | os.PathLike | None, *, benchmark: str | None = None) -> None:
+    """Set the root data directory, or (with ``benchmark``) one benchmark's folder.
+    ``None`` clears the setting."""
+    if benchmark is None:
+        _state["data_dir"] = None if path is None else str(path)
+    else:
+        _check_benchmark(benchmark)
+        if path is None:
+            _state["benchmark_dirs"].pop(benchmark, None)
+        else:
+            _state["benchmark_dirs"][benchmark] = str(path)
+    if _state["prompt_selection"] is None:
+        _reregister()  # the default prompt-selection file lives in the data directory
+
+
+def split_file(benchmark: str, split: str) -> str:
+    """The raw file stem that seqio split ``split`` of ``benchmark`` reads."""
+    _check_benchmark(benchmark)
+    files = {**DEFAULT_SPLIT_FILES[benchmark], **_state["split_files"].get(benchmark, {})}
+    if split not in files:
+        raise ConfigError(
+            f"benchmark {benchmark!r} has no split {split!r}; its splits are {sorted(files)} "
+            "(add one with symjax.tasks.set_split_files)"
+        )
+    return files[split]
+
+
+def set_split_files(benchmark: str, **files: str) -> None:
+    """Map seqio splits to raw file stems, e.g. ``set_split_files("wtq", test="pristine-unseen-tables")``."""
+    _check_benchmark(benchmark)
+    for split, stem in files.items():
+        if not isinstance(stem, str) or not stem:
+            raise ConfigError(f"split file for {benchmark}:{split} must be a non-empty string, got {stem!r}")
+    _state["split_files"].setdefault(benchmark, {}).update(files)
+
+
+# ---------------------------------------------------------------------------- vocabulary
+def vocabulary_from_spec(spec: str) -> Any:
+    """A seqio vocabulary from a setting: ``default``, ``byte`` or a SentencePiece path."""
+    import seqio
+
+    spec = spec.strip()
+    if spec in ("", "default", "t5", "flan"):
+        return seqio.SentencePieceVocabulary(DEFAULT_SPM_PATH)
+    if spec == "byte":
+        return seqio.ByteVocabulary()
+    if spec.endswith(".model") or "/" in spec:
+        return seqio.SentencePieceVocabulary(spec)
+    raise VocabularyError(
+        f"SYMJAX_VOCABULARY={spec!r} is not a vocabulary: use 'default' (the T5 1.1 / Flan-T5 "
+        "SentencePiece model), 'byte', or the path of a SentencePiece .model file"
+    )
+
+
+def get_vocabulary() -> Any:
+    """The vocabulary every symjax task uses (see the module docstring). Built on first
+    use; building it does not read the model file."""
+    if _state["vocabulary"] is None:
+        spec = os.environ.get("SYMJAX_VOCABULARY", "default")
+        _state["vocabulary"] = vocabulary_from_spec(spec)
+        _state["vocabulary_spec"] = spec
+    return _state["vocabulary"]
+
+
+def set_vocabulary(vocabulary: Any) -> None:
+    """Switch every symjax task and mixture to ``vocabulary`` (a ``seqio.Vocabulary`` or a
+    spec string as for ``SYMJAX_VOCABULARY``; ``None`` goes back to the environment/default)."""
+    if vocabulary is None:
+        _state["vocabulary"] = None
+    elif isinstance(vocabulary, str):
+        _state["vocabulary"] = vocabulary_from_spec(vocabulary)
+    else:
+        import seqio
+
+        if not isinstance(vocabulary, seqio.Vocabulary):
+            raise VocabularyError(
+                f"set_vocabulary takes a seqio.Vocabulary or a spec string, got {type(vocabulary).__name__}"
+            )
+        _state["vocabulary"] = vocabulary
+    _reregister()
+
+
+# ---------------------------------------------------------------------------- prompt selection
+def _selection_path() -> Path | None:
+    env = os.environ.get("SYMJAX_PROMPT_SELECTION")
+    if env:
+        return Path(env).expanduser()
+    root = data_dir()
+    if root is not None and (root / "prompt_selection.json").is_file():
+        return root / "prompt_selection.json"
+    return None
+
+
+def _read_selection(path: Path) -> dict[str, int]:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        from symjax.errors import MissingDataError
+
+        raise MissingDataError(f"prompt selection file {path} does not exist (tools/select_prompts.py writes it)") from e
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}, line {e.lineno}: invalid JSON: {e.msg}") from e
+    return _check_selection(obj, str(path))
+
+
+def _check_selection(obj: Any, where: str) -> dict[str, int]:
+    if not isinstance(obj, Mapping):
+        raise DataError(f"{where}: a prompt selection is a JSON object {{benchmark: template index}}, got {obj!r}")
+    out = {}
+    for bench, index in obj.items():
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise DataError(f"{where}: template index of {bench!r} must be an int >= 0, got {index!r}")
+        out[str(bench)] = index
+    return out
+
+
+def prompt_selection() -> dict[str, int]:
+    """``{benchmark: template index}`` the eval mixtures use (missing benchmarks: 0)."""
+    selected = _state["prompt_selection"]
+    if selected is not None:
+        return dict(selected)
+    path = _selection_path()
+    return {} if path is None else _read_selection(path)
+
+
+def set_prompt_selection(selection: str | os.PathLike | Mapping[str, int] | None) -> None:
+    """Use a selection file (path) or mapping for the eval mixtures; ``None`` goes back to
+    the environment/default. Re-registers the mixtures."""
+    if selection is None:
+        _state["prompt_selection"] = None
+    elif isinstance(selection, Mapping):
+        _state["prompt_selection"] = _check_selection(selection, "prompt selection")
+    else:
+        _state["prompt_selection"] = _read_selection(Path(selection))
+    _reregister()
+
+
+def _reregister() -> None:
+    import sys
+
+    registry = sys.modules.get("symjax.tasks.registry")
+    if registry is not None and registry.is_registered():
+        registry.register_all()

@@ -1,0 +1,324 @@
+"""Readers of the table-QA benchmarks' official raw files: WTQ, SQA and TabFact.
+
+Each ``read_*`` returns :class:`TableQuestion` records (question, table, gold answers) and
+each ``*_examples`` turns them into prompted :class:`~symjax.tasks.records.EvalExample`
+for one of the paper's templates. WikiSQL is in :mod:`symjax.tasks.wikisql`.
+
+Layouts (``root`` is the benchmark folder; the first existing candidate is used):
+
+WTQ (github.com/ppasupat/WikiTableQuestions)
+    questions ``data/<split>.tsv`` or ``<split>.tsv`` (``id, utterance, context,
+    targetValue``); ``targetCanon`` from ``tagged/data/<split>.tagged`` or
+    ``<split>.tagged`` (when only the ``.tagged`` file exists it is read alone); tables at
+    the ``context`` path, e.g. ``csv/203-csv/591.csv``, read with
+    :func:`symjax.sql.io.read_wtq`. Without a ``.tagged`` file the official metric types
+    gold items by their own text (a warning says so).
+SQA (SQA Release 1.0)
+    ``<split>.tsv`` (``id, annotator, position, question, table_file, answer_coordinates,
+    answer_text``; the last two are Python literals read with :func:`ast.literal_eval`),
+    tables ``table_csv/<name>.csv``. A sequence is ``(id, annotator)``; the question of
+    position ``k`` is, as in the paper, the questions ``0..k`` of its sequence joined by
+    spaces. Ids are TAPAS's ``<id>-<annotator>_<position>``.
+TabFact (github.com/wenhuchen/Table-Fact-Checking)
+    ``tokenized_data/<split>_examples.json``, ``<split>_examples.json`` or ``<split>.json``
+    (``{table_id: [statements, labels, caption]}``, label 1 = entailed); tables
+    ``data/all_csv/<table_id>`` or ``all_csv/<table_id>`` (``#``-separated) read with
+    :func:`symjax.sql.io.read_tabfact`. Ids are ``<table_id>:<k>``. Test-subset files
+    ``data/{simple,complex,small}_test_id.json`` (lists of table ids), when present, tag
+    each gold with its subsets.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from symjax.errors import DataError, MissingDataError, TableError
+from symjax.tasks.prompts import template as get_template
+from symjax.tasks.records import (
+    EvalExample,
+    TablePromptConfig,
+    find_file,
+    stable_seed,
+    table_prompt,
+    visible_table,
+)
+from symjax.tasks.wtq_evaluator import tsv_unescape, tsv_unescape_list
+
+__all__ = [
+    "TableQuestion",
+    "read_wtq",
+    "read_sqa",
+    "read_tabfact",
+    "table_questions_to_examples",
+    "TABFACT_SUBSETS",
+]
+
+log = logging.getLogger(__name__)
+TABFACT_SUBSETS = ("simple", "complex", "small")
+
+
+@dataclass
+class TableQuestion:
+    """A question (or TabFact statement) on a table, with its gold answers and the extra
+    gold fields the metrics read (``canon``, ``label``, ``sequence``, ...)."""
+
+    id: str
+    question: str
+    table: Any
+    answers: list[str]
+    target: str
+    gold: dict = field(default_factory=dict)
+
+
+class _Tables:
+    """Reads each table file once per call of a reader."""
+
+    def __init__(self, benchmark: str, root: Path, reader):
+        self.benchmark, self.root, self.reader, self.cache = benchmark, root, reader, {}
+
+    def get(self, rel: str, where: str):
+        table = self.cache.get(rel)
+        if table is None:
+            path = self.root / rel
+            if not path.is_file():
+                raise MissingDataError(
+                    f"{where}: table file {path} not found (the {self.benchmark} tables must sit "
+                    f"under {self.root} as in the official release)"
+                )
+            try:
+                table = self.reader(path)
+            except TableError as e:
+                raise DataError(f"{where}: cannot read table {path}: {e}") from e
+            self.cache[rel] = table
+        return table
+
+
+def _tsv_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
+    """``[(line number, {column: value})]`` of a header-first TSV without quoting."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    header = lines[0].rstrip("\r").split("\t")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(f"{path}, line 1: header {header!r} lacks columns {missing!r}")
+    out = []
+    for k, line in enumerate(lines[1:], start=2):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(header):
+            raise DataError(
+                f"{path}, line {k}: {len(fields)} tab-separated fields, the header has {len(header)} ({header!r})"
+            )
+        out.append((k, dict(zip(header, fields))))
+    return out
+
+
+# ---------------------------------------------------------------------------- WTQ
+def _wtq_files(root: Path, split: str) -> tuple[Path | None, Path | None]:
+    tsv = next((root / c for c in (f"data/{split}.tsv", f"{split}.tsv") if (root / c).is_file()), None)
+    tagged = next(
+        (root / c for c in (f"tagged/data/{split}.tagged", f"{split}.tagged") if (root / c).is_file()), None
+    )
+    if tsv is None and tagged is None:
+        find_file("wtq", root, [f"data/{split}.tsv", f"{split}.tsv", f"tagged/data/{split}.tagged"],
+                  f"the questions of split {split!r}")
+    return tsv, tagged
+
+
+def read_wtq(root: str | Path, split: str) -> list[TableQuestion]:
+    """WTQ questions of ``split`` (a file stem such as ``pristine-unseen-tables``)."""
+    from symjax.sql.io import read_wtq as read_wtq_table
+
+    root = Path(root)
+    tsv, tagged = _wtq_files(root, split)
+    canon: dict[str, list[str]] = {}
+    tagged_rows = []
+    if tagged is not None:
+        tagged_rows = _tsv_rows(tagged, ("id", "utterance", "context", "targetValue", "targetCanon"))
+        for k, row in tagged_rows:
+            canon[row["id"]] = tsv_unescape_list(row["targetCanon"])
+    else:
+        log.warning("WTQ %s: no .tagged file, so the official metric has no targetCanon", split)
+    rows = _tsv_rows(tsv, ("id", "utterance", "context", "targetValue")) if tsv else tagged_rows
+    source = tsv or tagged
+    tables = _Tables("wtq", root, read_wtq_table)
+    out = []
+    for k, row in rows:
+        where = f"{source}, line {k}"
+        answers = tsv_unescape_list(row["targetValue"])
+        gold: dict[str, Any] = {"answers": answers, "canon": canon.get(row["id"])}
+        if gold["canon"] is not None and len(gold["canon"]) != len(answers):
+            raise DataError(f"{where}: {len(answers)} targetValue items but {len(gold['canon'])} targetCanon items")
+        out.append(TableQuestion(
+            id=row["id"], question=tsv_unescape(row["utterance"]), table=tables.get(row["context"], where),
+            answers=answers, target=", ".join(answers), gold=gold,
+        ))
+    return out
+
+
+# ---------------------------------------------------------------------------- SQA
+def _literal_list(text: str, where: str, what: str) -> list:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError) as e:
+        raise DataError(f"{where}: {what} {text[:80]!r} is not a Python literal list: {e}") from e
+    if not isinstance(value, (list, tuple)):
+        raise DataError(f"{where}: {what} must be a list, got {value!r}")
+    return list(value)
+
+
+def _coordinate(item: Any, where: str) -> tuple[int, int]:
+    value = ast.literal_eval(item) if isinstance(item, str) else item
+    if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        raise DataError(f"{where}: answer coordinate {item!r} is not '(row, column)'")
+    return value
+
+
+def _sqa_rows(path: Path) -> list[tuple[int, dict]]:
+    text = path.read_text(encoding="utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+    required = ("id", "annotator", "position", "question", "table_file", "answer_coordinates", "answer_text")
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}, line 1: empty file") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(f"{path}, line 1: header {header!r} lacks columns {missing!r}")
+    out = []
+    line = reader.line_num + 1
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                if len(fields) != len(header):
+                    raise DataError(f"{path}, line {line}: {len(fields)} fields, the header has {len(header)}")
+                out.append((line, dict(zip(header, fields))))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise DataError(f"{path}, line {reader.line_num}: malformed TSV: {e}") from e
+    return out
+
+
+def read_sqa(root: str | Path, split: str) -> list[TableQuestion]:
+    """SQA questions of ``split`` (``test``, ``random-split-1-dev``, ...), in sequence order."""
+    from symjax.sql.io import read_csv
+
+    root = Path(root)
+    path = find_file("sqa", root, [f"{split}.tsv", f"data/{split}.tsv"], f"the questions of split {split!r}")
+    tables = _Tables("sqa", root, read_csv)
+    sequences: dict[str, list[tuple[int, int, dict]]] = {}
+    for k, row in _sqa_rows(path):
+        where = f"{path}, line {k}"
+        try:
+            position = int(row["position"])
+        except ValueError:
+            raise DataError(f"{where}: position {row['position']!r} is not an integer") from None
+        seq = f"{row['id']}-{row['annotator']}"
+        sequences.setdefault(seq, []).append((position, k, row))
+    out = []
+    for seq, items in sequences.items():
+        items.sort(key=lambda t: t[0])
+        history: list[str] = []
+        for position, k, row in items:
+            where = f"{path}, line {k}"
+            history.append(row["question"].strip())
+            answers = [str(a) for a in _literal_list(row["answer_text"], where, "answer_text")]
+            coords = [_coordinate(c, where) for c in _literal_list(row["answer_coordinates"], where, "answer_coordinates")]
+            out.append(TableQuestion(
+                id=f"{seq}_{position}", question=" ".join(history), table=tables.get(row["table_file"], where),
+                answers=answers, target=", ".join(answers),
+                gold={"answers": answers, "sequence": seq, "position": position, "coordinates": coords},
+            ))
+    return out
+
+
+# ---------------------------------------------------------------------------- TabFact
+def _tabfact_subsets(root: Path) -> dict[str, set[str]]:
+    subsets = {}
+    for name in TABFACT_SUBSETS:
+        for rel in (f"data/{name}_test_id.json", f"{name}_test_id.json"):
+            p = root / rel
+            if p.is_file():
+                try:
+                    subsets[name] = set(json.loads(p.read_text(encoding="utf-8")))
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{p}, line {e.lineno}: invalid JSON: {e.msg}") from e
+                break
+    return subsets
+
+
+def read_tabfact(root: str | Path, split: str) -> list[TableQuestion]:
+    """TabFact statements of ``split`` (``train``, ``val``, ``test`` or a file stem)."""
+    from symjax.sql.io import read_tabfact as read_tabfact_table
+
+    root = Path(root)
+    path = find_file(
+        "tabfact", root,
+        [f"tokenized_data/{split}_examples.json", f"{split}_examples.json", f"{split}.json", f"data/{split}.json"],
+        f"the statements of split {split!r}",
+    )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}, line {e.lineno}: invalid JSON: {e.msg}") from e
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected {{table_id: [statements, labels, caption]}}, got a {type(data).__name__}")
+    table_dir = next((root / d for d in ("data/all_csv", "all_csv") if (root / d).is_dir()), None)
+    if table_dir is None:
+        raise MissingDataError(
+            f"tabfact: no table folder data/all_csv or all_csv in {root}; get it from "
+            "https://github.com/wenhuchen/Table-Fact-Checking"
+        )
+    tables = _Tables("tabfact", table_dir, read_tabfact_table)
+    subsets = _tabfact_subsets(root)
+    out = []
+    for table_id, entry in data.items():
+        where = f"{path}, table {table_id!r}"
+        if not (isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[0], list)
+                and isinstance(entry[1], list) and len(entry[0]) == len(entry[1])):
+            raise DataError(f"{where}: expected [statements, labels, caption] with one label per statement")
+        caption = entry[2] if len(entry) > 2 else ""
+        table = tables.get(table_id, where)
+        tags = sorted(name for name, ids in subsets.items() if table_id in ids)
+        for k, (statement, label) in enumerate(zip(entry[0], entry[1])):
+            if label not in (0, 1):
+                raise DataError(f"{where}, statement {k}: label must be 0 or 1, got {label!r}")
+            answer = "yes" if label == 1 else "no"
+            out.append(TableQuestion(
+                id=f"{table_id}:{k}", question=str(statement), table=table, answers=[answer], target=answer,
+                gold={"label": label, "table_id": table_id, "caption": caption, "subsets": tags},
+            ))
+    return out
+
+
+# ---------------------------------------------------------------------------- prompts
+def table_questions_to_examples(
+    benchmark: str,
+    questions: Iterable[TableQuestion],
+    template: int,
+    config: TablePromptConfig | None = None,
+) -> list[EvalExample]:
+    """Prompted examples for template ``template`` of ``benchmark``: each table is cut to
+    the budget (:func:`~symjax.tasks.records.visible_table`), linearized and put in the
+    template. A table that cannot fit even one row raises :class:`DataError`."""
+    config = config or TablePromptConfig()
+    text = get_template(benchmark, template)
+    out = []
+    for q in questions:
+        try:
+            table = visible_table(q.table, q.question, config, stable_seed(q.id))
+        except TableError as e:
+            raise DataError(f"{benchmark} example {q.id}: the table cannot fit the prompt budget: {e}") from e
+        out.append(EvalExample(
+            id=q.id, inputs=table_prompt(text, table, q.question, config), targets=q.target,
+            gold=dict(q.gold, answers=q.answers),
+        ))
+    return out

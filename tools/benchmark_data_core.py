@@ -1,0 +1,116 @@
+r"""End-to-end speed of the SQL-execution stream against the SQLite path, side by side.
+
+    python tools/benchmark_data_core.py --num_examples=100000
+    python tools/benchmark_data_core.py --memory_examples=10000000   # memory stays flat
+
+1. The stream: ``symjax.sql.examples`` on synthetic WTQ-sized tables, one core, counting
+   everything (table generation, truncation, sampling, numba execution, SQL rendering,
+   linearization, ``inputs``/``targets`` text).
+2. The anchor on the same examples, as TAPEX made its data: for each example a fresh
+   in-memory ``sqlite3`` database, ``CREATE TABLE w``, insert the rows, execute the
+   standard SQL, format the answer with the same canonical function.
+
+Both run in this process, alternating in rounds, so machine noise hits both alike. The last
+line is ``examples_per_s=<n> sqlite_examples_per_s=<n> ratio=<x>``.
+"""
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import platform
+import sqlite3
+import statistics
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("num_examples", 60_000, "Examples per stream round.")
+flags.DEFINE_integer("sqlite_examples", 10_000, "Examples per SQLite round (a subset of the same examples).")
+flags.DEFINE_integer("rounds", 3, "Alternating rounds; the median is reported.")
+flags.DEFINE_integer("seed", 0, "Stream seed.")
+flags.DEFINE_integer("memory_examples", 0, "If > 0, also run this many examples and report RSS along the way.")
+flags.DEFINE_bool("pin_core", True, "Pin the process to one CPU core.")
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _sqlite_path(batch) -> None:
+    from symjax.sql.answers import answer_text, canonical_answer
+
+    for e, rows, ddl, insert in batch:
+        conn = sqlite3.connect(":memory:")
+        conn.execute(ddl)
+        conn.executemany(insert, rows)
+        result = conn.execute(e.sql).fetchall()
+        answer_text(canonical_answer([r[0] for r in result], ordered=e.ordered))
+        conn.close()
+
+
+def _prepare(examples):
+    from symjax.sql.table import _SQLITE_DECLARED, quote_identifier
+
+    batch = []
+    for e in examples:
+        t = e.table
+        cols = ", ".join(f"{quote_identifier(h)} {_SQLITE_DECLARED[ty]}" for h, ty in zip(t.header, t.types))
+        ddl = f"CREATE TABLE w ({cols})"
+        insert = f"INSERT INTO w VALUES ({', '.join('?' * len(t.header))})"
+        batch.append((e, t.rows, ddl, insert))
+    return batch
+
+
+def main(argv):
+    del argv
+    if FLAGS.pin_core and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from symjax.sql import examples
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    warm = list(itertools.islice(examples(FLAGS.seed + 1), 5_000))  # JIT and caches
+    _sqlite_path(_prepare(warm[:500]))
+
+    stream_rates, sqlite_rates = [], []
+    for r in range(FLAGS.rounds):
+        gc.collect()
+        it = examples(FLAGS.seed + 100 * r)
+        t0 = time.perf_counter()
+        got = list(itertools.islice(it, FLAGS.num_examples))
+        dt = time.perf_counter() - t0
+        stream_rates.append(len(got) / dt)
+        batch = _prepare(got[: FLAGS.sqlite_examples])
+        del got
+        gc.collect()
+        t0 = time.perf_counter()
+        _sqlite_path(batch)
+        dt = time.perf_counter() - t0
+        sqlite_rates.append(len(batch) / dt)
+        print(f"round {r}: stream {stream_rates[-1]:,.0f} examples/s, sqlite path {sqlite_rates[-1]:,.0f} examples/s")
+
+    if FLAGS.memory_examples > 0:
+        it = examples(FLAGS.seed + 7)
+        step = max(1, FLAGS.memory_examples // 10)
+        start = time.perf_counter()
+        done = 0
+        print(f"memory: rss={_rss_mib():.1f} MiB at 0 examples")
+        while done < FLAGS.memory_examples:
+            n = min(step, FLAGS.memory_examples - done)
+            for _ in itertools.islice(it, n):
+                pass
+            done += n
+            rate = done / (time.perf_counter() - start)
+            eta = (FLAGS.memory_examples - done) / rate
+            print(f"memory: rss={_rss_mib():.1f} MiB at {done:,} examples ({rate:,.0f}/s, eta {eta:,.0f}s)")
+
+    ex = statistics.median(stream_rates)
+    sq = statistics.median(sqlite_rates)
+    print(f"examples_per_s={ex:.0f} sqlite_examples_per_s={sq:.0f} ratio={ex / sq:.2f}")
+
+
+if __name__ == "__main__":
+    app.run(main)
