@@ -765,6 +765,7 @@ def test_archetype_weights_and_custom_sizes():
     (dict(row_median=50, row_p90=42), "row_median"),
     (dict(row_p90=15), "row_p90"),
     (dict(row_p90=float("nan")), "row_p90"),
+    (dict(row_median=6, row_p90=99), "row_median / row_p90"),
     (dict(null_probability=0.7), "null_probability"),
     (dict(null_probability=True), "null_probability"),
     (dict(archetypes=("medal_table", "nope")), "nope"),
@@ -798,6 +799,22 @@ def test_headers_unique_within_each_archetype():
                 assert owner.setdefault(h.lower(), c.key) == c.key, (name, h)
         mandatory = [c for c in columns if c.include >= 1.0 and c.headers]
         assert 3 <= len(mandatory) <= T.MAX_COLUMNS, name
+
+
+def test_archetype_specs_are_consistent():
+    widths = {K.LEAGUE: 9, K.MEDALS: 3}
+    for name, columns in T._ARCHETYPE_SPECS.items():
+        block_end = -1
+        for j, c in enumerate(columns):
+            keys = [x.key for x in columns[:j]]
+            assert all(r in keys for r in c.refs), (name, c.key, c.refs)
+            assert (c.kind == K.FILLED) == (j < block_end), (name, c.key)
+            if c.kind in widths:
+                block_end = j + widths[c.kind]
+            assert (c.ctype == "text") == bool(c.space or c.fmt), (name, c.key)
+            assert c.dec in (0, 1, 2) and (c.dec == 0 or c.ctype == "real"), (name, c.key)
+            assert 0.0 <= c.include <= 1.0 and c.nulls >= 0 and (c.headers or c.include == 0.0)
+        assert len({c.key for c in columns}) == len(columns), name
 
 
 def test_word_lists():

@@ -32,7 +32,7 @@ flags.DEFINE_enum("table_style", "tapex", ["tapex", "indexed", "markdown"], "Tab
 flags.DEFINE_string("instruction", "execute", "Instruction key (execute, result, run, answer) or text.")
 flags.DEFINE_enum("layout", "sql_first", ["sql_first", "table_first"], "Prompt layout.")
 flags.DEFINE_bool("lowercase", False, "Lower-case inputs and targets (TAPEX).")
-flags.DEFINE_integer("queries_per_table", 8, "Queries sampled per table.")
+flags.DEFINE_integer("queries_per_table", 16, "Queries sampled per table.")
 flags.DEFINE_integer("max_input_chars", 6000, "Character budget of the inputs (0: none).")
 flags.DEFINE_string("families", None, "Family weights, e.g. 'count=1,superlative=2' (default: all).")
 flags.DEFINE_enum("difficulty", "medium", ["easy", "medium", "hard"], "WHERE complexity.")

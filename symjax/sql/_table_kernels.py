@@ -18,7 +18,15 @@ bit for bit.
 
 Text items are packed ``int64``: ``template << 48 | slot0 << 32 | slot1 << 16 | slot2``,
 where a space's templates combine up to three word lists (``"{0} {1}"`` over first and
-last names, ...).
+last names, ...). The table's text pool is keyed by ``fid << 56 | item``, ``fid`` naming
+the Python formatter of the column (a space's templates, or a special one like the
+country of a city).
+
+Column rows: ``col_int`` = kind, column type, text space, formatter id, three refs,
+parameters P0..P4, number of header variants, output order rank, template mode (1: one
+template for the whole column), decimals of reals, header group; ``col_real`` = inclusion
+probability, NULL factor (times the configured NULL probability), probability to swap with
+the next column, parameters R0..R4. The ``CI_*`` / ``CR_*`` constants index them.
 """
 from __future__ import annotations
 
@@ -71,8 +79,6 @@ NUM_REAL_PARAMS = 8
 # over one list: sampled without replacement by a partial Fisher-Yates shuffle)
 SP_START, SP_COUNT, SP_CAPACITY, SP_SIMPLE = 0, 1, 2, 3
 
-LEAGUE_WIDTH = 9
-MEDALS_WIDTH = 3
 MAX_NULL_PROBABILITY = 0.9
 EARLIEST_YEAR = 1000  # years and dates never start before (huge tables end after P1)
 SEED_SALT = 0x5EED5EED5EED5EED

@@ -66,11 +66,27 @@ def example_features(example: Any) -> dict[str, list[bytes]]:
     }
 
 
-class TFRecordWriter:
+class _FileWriter:
+    """A file opened for writing, closed by ``close()`` or at the end of a ``with`` block."""
+
+    def __init__(self, path: str, mode: str):
+        self._f = open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class TFRecordWriter(_FileWriter):
     """Append records to a TFRecord file (use as a context manager)."""
 
     def __init__(self, path: str):
-        self._f = open(path, "wb")
+        super().__init__(path, "wb")
 
     def write(self, record: bytes) -> None:
         header = struct.pack("<Q", len(record))
@@ -80,33 +96,15 @@ class TFRecordWriter:
     def write_example(self, example: Any) -> None:
         self.write(serialize_example(example_features(example)))
 
-    def close(self) -> None:
-        self._f.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class JsonlWriter:
+class JsonlWriter(_FileWriter):
     """Append examples as JSON lines (``Example.to_dict``)."""
 
     def __init__(self, path: str):
-        self._f = open(path, "w", encoding="utf-8")
+        super().__init__(path, "w")
 
     def write_example(self, example: Any) -> None:
         self._f.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def read_tfrecord(path: str) -> Iterable[bytes]:

@@ -3,7 +3,7 @@
 The stream is a sequence of *blocks*. Block ``b`` draws one table (synthetic, or one of the
 user's tables), truncates it to the input budget (before anything is executed, so answers
 always match the visible table), linearizes it once, and samples
-``queries_per_table`` well-defined queries on it. Everything a block does is a pure
+``queries_per_table`` distinct, well-defined queries on it. Everything a block does is a pure
 function of ``(seed, b, config)``, so:
 
 * the same arguments give byte-identical examples in any process;
@@ -70,7 +70,7 @@ class StreamConfig:
     tables: Any = None
     table_config: Any = None
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    queries_per_table: int = 8
+    queries_per_table: int = 16
     sql_style: str = "standard"
     table_style: str = "tapex"
     instruction: str = "execute"
@@ -227,12 +227,19 @@ class _BlockMaker:
         max_chars = cfg.max_input_chars
         tapex = cfg.sql_style == "tapex"
         sql_first = cfg.layout == "sql_first"
-        for position in range(cfg.queries_per_table):
+        seen: set[str] = set()
+        position = 0
+        for _ in range(2 * cfg.queries_per_table):  # duplicates are skipped, not repeated
+            if position == cfg.queries_per_table:
+                break
             try:
                 family, plan, result = sample_query(table, rng, cfg.sampler)
             except SamplingError:
                 continue
             sql = render(plan, header)
+            if sql in seen:
+                continue
+            seen.add(sql)
             shown = render(plan, header, style="tapex") if tapex else sql
             if cfg.lowercase:
                 shown = shown.lower()
@@ -247,6 +254,7 @@ class _BlockMaker:
             if cfg.lowercase:
                 targets = targets.lower()
             out.append(Example(table, sql, answer, family, inputs, targets, plan, result.ordered, b, position))
+            position += 1
         return out
 
 

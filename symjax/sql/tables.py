@@ -416,6 +416,7 @@ class TableConfig:
         if not 0.0 <= self.null_probability <= 0.5:
             raise ConfigError(f"TableConfig.null_probability must be in [0, 0.5]; got {self.null_probability!r}")
         object.__setattr__(self, "archetypes", _normalize_archetypes(self.archetypes))
+        _row_count_probabilities(int(self.min_rows), int(self.max_rows), self.row_median, self.row_p90)
 
     def archetype_weights(self) -> tuple[float, ...]:
         """Weight of each of :data:`ARCHETYPES` (0 for those not selected)."""
@@ -547,6 +548,7 @@ def _static() -> _Static:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _row_count_probabilities(min_rows: int, max_rows: int, median: float, p90: float) -> np.ndarray:
     """P(n) for n in [min_rows, max_rows]: a log-normal rounded to integers and truncated to
     the range, with (mu, sigma) solved so the truncated distribution's median and 90th
@@ -575,7 +577,16 @@ def _row_count_probabilities(min_rows: int, max_rows: int, median: float, p90: f
         )
     cdf = np.array([normal.cdf((e - mu) / sigma) for e in edges])
     probs = np.diff(cdf)
-    return probs / probs.sum()
+    probs = probs / probs.sum()
+    reached = np.searchsorted(np.cumsum(probs), [0.5, 0.9]) + min_rows
+    if abs(reached[0] - median) > 1 or abs(reached[1] - p90) > 1:
+        raise ConfigError(
+            f"TableConfig: the closest truncated log-normal on [{min_rows}, {max_rows}] has median "
+            f"{reached[0]} and 90th percentile {reached[1]}, not {median} and {p90}; move "
+            "row_median / row_p90 further from the bounds"
+        )
+    probs.setflags(write=False)
+    return probs
 
 
 def _cdf(weights: Any) -> np.ndarray:
@@ -595,7 +606,7 @@ class _Plan:
 @functools.lru_cache(maxsize=64)
 def _plan(config: TableConfig) -> _Plan:
     st = _static()
-    probs = _row_count_probabilities(config.min_rows, config.max_rows, config.row_median, config.row_p90)
+    probs = _row_count_probabilities(int(config.min_rows), int(config.max_rows), config.row_median, config.row_p90)
     arrays = (
         _cdf(config.archetype_weights()), st.arch_cols, st.col_int, st.col_real, st.space_info,
         st.tmpl_sizes, st.tmpl_cdf, _cdf(probs), int(config.min_rows),

@@ -1,6 +1,216 @@
-"""Placeholder, replaced below."""
-_REGISTERED = False
-def register_all():
-    return ()
-def is_registered():
-    return False
+"""Every symjax Task and Mixture, registered with seqio on ``import symjax.tasks``.
+
+Tasks (features ``inputs``/``targets`` in the symjax vocabulary with EOS, ``*_pretokenized``
+kept; ``postprocess_fn`` and ``metric_fns`` set, so t5x decoding eval runs):
+
+``symjax_sql_execution``
+    SQL execution, tables linearized ``indexed`` (as the eval prompts), instruction
+    ``execute``. Infinite ``train``; ``validation``/``test`` of 128 tables each (about 1,000
+    examples), fixed by seed. Generated per host shard (:class:`~symjax.tasks.sources.SqlExecutionSource`).
+``symjax_sql_execution_<style>_<instruction>``
+    Variants for every linearization style (``tapex``, ``indexed``, ``markdown``) and
+    instruction phrasing (keys of :data:`symjax.sql.INSTRUCTIONS`).
+``symjax_sql_execution_200k``
+    A finite, cacheable version (25,000 tables, about 200K examples, the paper's size) for
+    ``python -m seqio.scripts.cache_tasks_main --module_import=symjax.tasks
+    --tasks=symjax_sql_execution_200k --output_cache_dir=...`` (64 shards).
+``symjax_flan_jsonl``
+    FLAN examples from JSONL files (see :mod:`symjax.tasks.settings`).
+``symjax_{wtq,wikisql,sqa,tabfact,svamp}_template_<k>``
+    Zero-shot eval, one task per paper template (``validation`` and ``test``; SVAMP ``test``).
+``symjax_bbh_<task>`` (27, 3-shot answer-only, ``test``), ``symjax_mmlu_<subject>`` (57,
+5-shot, ``validation`` and ``test``).
+
+Mixtures:
+
+``symjax_sql_flan``
+    SQL execution with FLAN at ``SQL:FLAN`` = 1:3 by default (see
+    :func:`symjax.tasks.settings.set_flan_source`).
+``symjax_<benchmark>_templates``
+    Every template of one benchmark (for choosing templates on ``validation``).
+``symjax_table_qa``, ``symjax_bbh``, ``symjax_mmlu``, ``symjax_eval``
+    The table benchmarks (WTQ, SQA, WikiSQL, TabFact) and SVAMP with the selected template
+    each (:func:`symjax.tasks.settings.prompt_selection`), BBH, MMLU, and all of them.
+
+:func:`register_sql_execution_task` registers a custom SQL task (another stream config,
+seed, size or shard count).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import seqio
+
+from symjax.tasks import metrics
+from symjax.tasks.general import BBH_TASKS, MMLU_SUBJECTS
+from symjax.tasks.prompts import num_templates
+from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, prompt_selection
+from symjax.tasks.sources import BenchmarkSource, JsonlSource, SqlExecutionSource
+
+__all__ = [
+    "register_all",
+    "is_registered",
+    "register_sql_execution_task",
+    "output_features",
+    "TEMPLATE_BENCHMARKS",
+    "TABLE_QA",
+]
+
+log = logging.getLogger(__name__)
+TEMPLATE_BENCHMARKS = ("wtq", "wikisql", "sqa", "tabfact", "svamp")
+TABLE_QA = ("wtq", "sqa", "wikisql", "tabfact")
+_tasks: list[str] = []
+_mixtures: list[str] = []
+_registered = False
+
+
+def output_features(vocabulary: Any = None) -> dict[str, seqio.Feature]:
+    vocabulary = vocabulary or get_vocabulary()
+    return {
+        "inputs": seqio.Feature(vocabulary=vocabulary, add_eos=True, required=False),
+        "targets": seqio.Feature(vocabulary=vocabulary, add_eos=True),
+    }
+
+
+def _preprocessors(cacheable: bool) -> list:
+    steps: list = [seqio.preprocessors.tokenize]
+    if cacheable:
+        steps.append(seqio.CacheDatasetPlaceholder())
+    steps.append(seqio.preprocessors.append_eos_after_trim)
+    return steps
+
+
+def _add_task(name: str, source: seqio.DataSource, metric_fn, *, cacheable: bool = False) -> None:
+    seqio.TaskRegistry.add(
+        name,
+        source=source,
+        output_features=output_features(),
+        preprocessors=_preprocessors(cacheable),
+        postprocess_fn=metrics.postprocess,
+        metric_fns=[metric_fn],
+        shuffle_buffer_size=1000,
+    )
+    _tasks.append(name)
+
+
+def _add_mixture(name: str, tasks: list, **kw) -> None:
+    seqio.MixtureRegistry.add(name, tasks, **kw)
+    _mixtures.append(name)
+
+
+def register_sql_execution_task(
+    name: str,
+    *,
+    config: Any = None,
+    seed: int = 0,
+    train_blocks: int | None = None,
+    eval_blocks: int = 128,
+    num_shards: int = 16,
+) -> seqio.Task:
+    """Register an SQL-execution task (``config``: a :class:`symjax.sql.StreamConfig` or a
+    function returning one). With ``train_blocks`` the train split is finite and the task
+    can be cached offline (``seqio.scripts.cache_tasks_main``, fanning out over
+    ``num_shards``)."""
+    source = SqlExecutionSource(
+        config, seed=seed, train_blocks=train_blocks, eval_blocks=eval_blocks, num_shards=num_shards
+    )
+    _add_task(name, source, metrics.sql_execution_metrics, cacheable=train_blocks is not None)
+    return seqio.TaskRegistry.get(name)
+
+
+def _stream_config(table_style: str, instruction: str):
+    def build():
+        from symjax.sql import StreamConfig
+
+        return StreamConfig(table_style=table_style, instruction=instruction)
+
+    return build
+
+
+def _remove_all() -> None:
+    for name in _mixtures:
+        seqio.MixtureRegistry.remove(name)
+    for name in _tasks:
+        seqio.TaskRegistry.remove(name)
+    _mixtures.clear()
+    _tasks.clear()
+
+
+def is_registered() -> bool:
+    return _registered
+
+
+def register_all() -> tuple[str, ...]:
+    """(Re-)register every symjax task and mixture with the current settings; returns
+    their names."""
+    global _registered
+    from symjax.sql import INSTRUCTIONS, TABLE_STYLES
+
+    _remove_all()
+    # SQL execution
+    register_sql_execution_task("symjax_sql_execution", config=_stream_config("indexed", "execute"))
+    for style in TABLE_STYLES:
+        for instruction in INSTRUCTIONS:
+            register_sql_execution_task(
+                f"symjax_sql_execution_{style}_{instruction}", config=_stream_config(style, instruction)
+            )
+    register_sql_execution_task(
+        "symjax_sql_execution_200k", config=_stream_config("indexed", "execute"), train_blocks=25_000,
+        num_shards=64,
+    )
+    # FLAN from JSONL
+    _add_task(
+        "symjax_flan_jsonl", JsonlSource(lambda: {"train": flan_source()["jsonl"]}), metrics.sql_execution_metrics
+    )
+    # zero-shot eval
+    for bench in TEMPLATE_BENCHMARKS:
+        splits = ("test",) if bench == "svamp" else ("validation", "test")
+        for k in range(num_templates(bench)):
+            config_fn = eval_prompt_config if bench != "svamp" else None
+            source = BenchmarkSource(bench, template=k, splits=splits, config_fn=config_fn)
+            _add_task(f"symjax_{bench}_template_{k}", source, metrics.METRIC_FNS[bench])
+        _add_mixture(f"symjax_{bench}_templates", [f"symjax_{bench}_template_{k}" for k in range(num_templates(bench))],
+                     default_rate=1.0)
+    for task in BBH_TASKS:
+        _add_task(f"symjax_bbh_{task}", BenchmarkSource("bbh", part=task, splits=("test",)), metrics.bbh_metrics)
+    for subject in MMLU_SUBJECTS:
+        _add_task(
+            f"symjax_mmlu_{subject}", BenchmarkSource("mmlu", part=subject, config_fn=eval_prompt_config),
+            metrics.mmlu_metrics,
+        )
+    # mixtures
+    selected = prompt_selection()
+    for bench, k in selected.items():
+        if bench in TEMPLATE_BENCHMARKS and k >= num_templates(bench):
+            raise ValueError(f"prompt selection picks template {k} of {bench}, which has {num_templates(bench)}")
+    table_tasks = [f"symjax_{b}_template_{selected.get(b, 0)}" for b in TABLE_QA]
+    _add_mixture("symjax_table_qa", table_tasks, default_rate=1.0)
+    _add_mixture("symjax_bbh", [f"symjax_bbh_{t}" for t in BBH_TASKS], default_rate=1.0)
+    _add_mixture("symjax_mmlu", [f"symjax_mmlu_{s}" for s in MMLU_SUBJECTS], default_rate=1.0)
+    _add_mixture(
+        "symjax_eval",
+        table_tasks + [f"symjax_svamp_template_{selected.get('svamp', 0)}"]
+        + [f"symjax_bbh_{t}" for t in BBH_TASKS] + [f"symjax_mmlu_{s}" for s in MMLU_SUBJECTS],
+        default_rate=1.0,
+    )
+    _register_sql_flan()
+    _registered = True
+    return tuple(_tasks + _mixtures)
+
+
+def _register_sql_flan() -> None:
+    flan = flan_source()
+    sql_rate, flan_rate = flan["rate"]
+    name = flan["mixture"]
+    if name is None:
+        flan_part: Any = "symjax_flan_jsonl"
+    elif name in seqio.MixtureRegistry.names() or name in seqio.TaskRegistry.names():
+        flan_part = name
+    else:
+        log.warning(
+            "symjax_sql_flan is not registered: the FLAN mixture %r is not registered yet; import its module "
+            "before symjax.tasks, or call symjax.tasks.set_flan_source(mixture=%r) after importing it", name, name,
+        )
+        return
+    _add_mixture("symjax_sql_flan", [("symjax_sql_execution", sql_rate), (flan_part, flan_rate)])

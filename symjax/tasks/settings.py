@@ -26,6 +26,17 @@ Prompt selection (``SYMJAX_PROMPT_SELECTION`` / :func:`set_prompt_selection`)
     A JSON file ``{"wtq": 3, "tabfact": 0, ...}`` naming the template each eval mixture
     uses (written by ``tools/select_prompts.py``); else ``<data dir>/prompt_selection.json``
     when it exists; else template 0.
+
+FLAN source of ``symjax_sql_flan`` (``SYMJAX_FLAN_MIXTURE``, ``SYMJAX_FLAN_JSONL``,
+``SYMJAX_SQL_FLAN_RATE`` / :func:`set_flan_source`)
+    Either the name of a registered seqio mixture (e.g. a FLAN v2 submix; import its
+    module first) or comma-separated glob patterns of JSONL files with ``inputs`` and
+    ``targets``; the rate is ``SQL:FLAN``, by default ``1:3`` (the paper's 200K SQL with
+    600K FLAN). The mixture's vocabulary must equal the symjax vocabulary (seqio checks).
+
+Eval prompt budget (:func:`set_eval_prompt_config`)
+    The :class:`symjax.tasks.records.TablePromptConfig` the table eval tasks use (default:
+    6500 characters, about the paper's 2048 tokens).
 """
 from __future__ import annotations
 
@@ -50,6 +61,10 @@ __all__ = [
     "vocabulary_from_spec",
     "prompt_selection",
     "set_prompt_selection",
+    "flan_source",
+    "set_flan_source",
+    "eval_prompt_config",
+    "set_eval_prompt_config",
 ]
 
 BENCHMARKS = ("wtq", "sqa", "wikisql", "tabfact", "svamp", "bbh", "mmlu")
@@ -73,6 +88,8 @@ _state: dict[str, Any] = {
     "vocabulary": None,
     "vocabulary_spec": None,
     "prompt_selection": None,
+    "flan": None,
+    "eval_prompt_config": None,
 }
 
 
@@ -242,6 +259,64 @@ def set_prompt_selection(selection: str | os.PathLike | Mapping[str, int] | None
     else:
         _state["prompt_selection"] = _read_selection(Path(selection))
     _reregister()
+
+
+# ---------------------------------------------------------------------------- FLAN
+def _parse_rate(text: str) -> tuple[float, float]:
+    try:
+        sql, flan = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise ConfigError(f"SQL:FLAN rate {text!r} must look like '1:3'") from None
+    if sql <= 0 or flan <= 0:
+        raise ConfigError(f"SQL:FLAN rate {text!r} must be two positive numbers")
+    return sql, flan
+
+
+def flan_source() -> dict[str, Any]:
+    """``{"mixture": name or None, "jsonl": [patterns], "rate": (sql, flan)}``."""
+    if _state["flan"] is not None:
+        return dict(_state["flan"])
+    jsonl = os.environ.get("SYMJAX_FLAN_JSONL", "")
+    return {
+        "mixture": os.environ.get("SYMJAX_FLAN_MIXTURE") or None,
+        "jsonl": [p.strip() for p in jsonl.split(",") if p.strip()],
+        "rate": _parse_rate(os.environ.get("SYMJAX_SQL_FLAN_RATE", "1:3")),
+    }
+
+
+def set_flan_source(
+    *, mixture: str | None = None, jsonl: str | list[str] | None = None, rate: str | tuple[float, float] = (1, 3)
+) -> None:
+    """Set the FLAN part of ``symjax_sql_flan``: a registered mixture name, or JSONL glob
+    patterns; and the ``SQL:FLAN`` rate (``"1:3"`` or ``(1, 3)``). Re-registers the mixture."""
+    if mixture is not None and jsonl is not None:
+        raise ConfigError("give either mixture= (a registered seqio mixture) or jsonl= (files), not both")
+    if isinstance(jsonl, str):
+        jsonl = [p.strip() for p in jsonl.split(",") if p.strip()]
+    if isinstance(rate, str):
+        rate = _parse_rate(rate)
+    else:
+        rate = _parse_rate(":".join(str(x) for x in rate))
+    _state["flan"] = {"mixture": mixture, "jsonl": list(jsonl or []), "rate": rate}
+    _reregister()
+
+
+# ---------------------------------------------------------------------------- eval prompts
+def eval_prompt_config() -> Any:
+    """The :class:`~symjax.tasks.records.TablePromptConfig` of the table eval tasks."""
+    from symjax.tasks.records import TablePromptConfig
+
+    return _state["eval_prompt_config"] or TablePromptConfig()
+
+
+def set_eval_prompt_config(config: Any) -> None:
+    """Use ``config`` (a :class:`~symjax.tasks.records.TablePromptConfig`, or ``None`` for
+    the default) when the table eval tasks build prompts."""
+    from symjax.tasks.records import TablePromptConfig
+
+    if config is not None and not isinstance(config, TablePromptConfig):
+        raise ConfigError(f"set_eval_prompt_config takes a TablePromptConfig, got {type(config).__name__}")
+    _state["eval_prompt_config"] = config
 
 
 def _reregister() -> None:
