@@ -224,3 +224,40 @@ def group_counts(key_col, mask):
             pos += 1
         counts[pos - 1] += 1
     return keys, counts, first
+
+
+# ---------------------------------------------------------------------------- fused entry points
+# One Python -> numba call per SELECT: the dispatch costs more than the work on ~15 rows.
+
+
+@njit
+def select_rows(keys, codes, operands, in_values, order_column, descending):
+    """Rows where the predicate holds, in table order, or sorted by ``order_column``
+    (>= 0, or ROWID_COLUMN for rowid order is table order; -2 for none)."""
+    mask = filter_rows(keys, codes, operands, in_values)
+    if order_column == -2 or order_column == ROWID_COLUMN and not descending:
+        return np.flatnonzero(mask)
+    if order_column == ROWID_COLUMN:
+        col = np.arange(1, keys.shape[1] + 1).astype(np.float64)
+        return order_rows(col, mask, descending)
+    return order_rows(keys[order_column], mask, descending)
+
+
+@njit
+def select_aggregate(keys, ints, is_integer, codes, operands, in_values, column, func, distinct):
+    """``aggregate`` over the rows where the predicate holds (``column`` ROWID: rowid)."""
+    mask = filter_rows(keys, codes, operands, in_values)
+    if column == ROWID_COLUMN:
+        ids = np.arange(1, keys.shape[1] + 1)
+        return aggregate(ids.astype(np.float64), ids.astype(np.int64), True, mask, func, distinct)
+    c = max(column, 0)
+    return aggregate(keys[c], ints[c], is_integer, mask, func, distinct)
+
+
+@njit
+def select_groups(keys, codes, operands, in_values, column):
+    """``group_counts`` of ``column`` over the rows where the predicate holds."""
+    mask = filter_rows(keys, codes, operands, in_values)
+    if column == ROWID_COLUMN:
+        return group_counts(np.arange(1, keys.shape[1] + 1).astype(np.float64), mask)
+    return group_counts(keys[column], mask)

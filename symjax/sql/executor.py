@@ -168,19 +168,35 @@ def _like_ranks(ctx: _Context, column: int, prefix: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- WHERE
 class _Program:
-    """A WHERE clause compiled for :func:`_kernels.filter_rows`: rows of (op, column) and
-    of (a, b) operands, plus the values of IN lists."""
+    """A WHERE clause compiled for the kernels: ``codes[k] = (op, column)``,
+    ``operands[k] = (a, b)``, and the values of IN lists."""
 
-    __slots__ = ("codes", "operands", "in_values")
+    __slots__ = ("codes", "operands", "size", "in_values")
 
-    def __init__(self):
-        self.codes: list[tuple[int, int]] = []
-        self.operands: list[tuple[float, float]] = []
+    def __init__(self, capacity: int = 8):
+        self.codes = np.empty((capacity, 2), dtype=np.int64)
+        self.operands = np.empty((capacity, 2), dtype=np.float64)
+        self.size = 0
         self.in_values: list[float] = []
 
     def leaf(self, op: int, col: int, a: float = 0.0, b: float = 0.0) -> None:
-        self.codes.append((op, col))
-        self.operands.append((a, b))
+        k = self.size
+        if k == len(self.codes):
+            self.codes = np.concatenate([self.codes, np.empty_like(self.codes)])
+            self.operands = np.concatenate([self.operands, np.empty_like(self.operands)])
+        self.codes[k, 0] = op
+        self.codes[k, 1] = col
+        self.operands[k, 0] = a
+        self.operands[k, 1] = b
+        self.size = k + 1
+
+    def arrays(self):
+        n = self.size
+        inv = np.array(self.in_values, dtype=np.float64) if self.in_values else _EMPTY_F
+        return self.codes[:n], self.operands[:n], inv
+
+
+_NO_PROGRAM = (np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2), dtype=np.float64), np.zeros(0))
 
 
 def _emit(ctx: _Context, pred: Any, prog: _Program) -> None:
@@ -220,17 +236,18 @@ def _emit(ctx: _Context, pred: Any, prog: _Program) -> None:
         raise UnsupportedSqlError(f"predicate {type(pred).__name__} is not supported")
 
 
-def filter_mask(ctx: _Context, where: Any) -> np.ndarray:
+def compile_where(ctx: _Context, where: Any):
+    """The kernels' (codes, operands, in_values) of a WHERE clause (None: keep all rows)."""
     if where is None:
-        return np.ones(ctx.table.num_rows, dtype=np.bool_)
+        return _NO_PROGRAM
     prog = _Program()
     _emit(ctx, where, prog)
-    return K.filter_rows(
-        ctx.arrays.keys,
-        np.array(prog.codes, dtype=np.int64),
-        np.array(prog.operands, dtype=np.float64),
-        np.array(prog.in_values, dtype=np.float64) if prog.in_values else _EMPTY_F,
-    )
+    return prog.arrays()
+
+
+def filter_mask(ctx: _Context, where: Any) -> np.ndarray:
+    """Boolean mask of the rows where ``where`` is TRUE."""
+    return K.filter_rows(ctx.arrays.keys, *compile_where(ctx, where))
 
 
 # ---------------------------------------------------------------------------- values
@@ -256,26 +273,30 @@ def _column_keys(ctx: _Context, column: int) -> np.ndarray:
     return ctx.arrays.keys[column]
 
 
-def _aggregate(ctx: _Context, agg: Aggregate, mask: np.ndarray) -> tuple[Any, bool]:
-    """Value of an aggregate over the masked rows, and whether it is a computed real."""
+def _aggregate(ctx: _Context, agg: Aggregate, program) -> tuple[Any, bool]:
+    """Value of an aggregate over the rows a compiled WHERE keeps, and whether it is a
+    computed real."""
+    arrays = ctx.arrays
     if agg.column is None:
         if agg.func != "count":
             raise UnsupportedSqlError(f"{agg.func.upper()}(*) is not valid SQL; only COUNT(*) takes *")
-        _, c, _ = K.aggregate(ctx.arrays.keys[0], ctx.arrays.ints[0], False, mask, K.AGG_COUNT_STAR, False)
+        _, c, _ = K.select_aggregate(arrays.keys, arrays.ints, False, *program, 0, K.AGG_COUNT_STAR, False)
         return int(c), False
     col = agg.column
     if agg.distinct and agg.func != "count":
         raise UnsupportedSqlError(f"{agg.func.upper()}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)")
     if col == ROWID:
-        keys, ints, is_int, t = _column_keys(ctx, ROWID), np.arange(1, ctx.table.num_rows + 1), True, INTEGER
+        is_int, t = True, INTEGER
     else:
-        keys, ints, is_int, t = ctx.arrays.keys[col], ctx.arrays.ints[col], ctx.arrays.is_integer[col], ctx.table.types[col]
+        is_int, t = arrays.is_integer[col], ctx.table.types[col]
     if agg.func in ("sum", "avg") and t not in (INTEGER, REAL):
         raise UnsupportedSqlError(
             f"{agg.func.upper()} over {t} column {ctx.table.header[col]!r}: SUM and AVG are "
             "supported on integer and real columns only"
         )
-    value, ivalue, count = K.aggregate(keys, ints, is_int, mask, _AGG_CODES[agg.func], agg.distinct)
+    value, ivalue, count = K.select_aggregate(
+        arrays.keys, arrays.ints, is_int, *program, col, _AGG_CODES[agg.func], agg.distinct
+    )
     if agg.func == "count":
         return int(ivalue), False
     if count == 0:
@@ -303,13 +324,13 @@ def _check_fragile_threshold(ctx: _Context, column: int, key: float) -> None:
 # ---------------------------------------------------------------------------- SELECT
 def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
     """Returns (values, ordered, fragile) of one SELECT."""
-    mask = filter_mask(ctx, sel.where)
+    program = compile_where(ctx, sel.where)
     if sel.having is not None and sel.group_by is None:
         raise UnsupportedSqlError("HAVING without GROUP BY is not supported")
     if sel.group_by is not None:
-        return _run_grouped(ctx, sel, mask)
+        return _run_grouped(ctx, sel, program)
     if isinstance(sel.project, Aggregate):
-        value, fragile = _aggregate(ctx, sel.project, mask)
+        value, fragile = _aggregate(ctx, sel.project, program)
         values = [value]
         if sel.limit is not None and sel.limit <= 0:
             values = []
@@ -319,10 +340,10 @@ def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
         if not isinstance(sel.order_by.expr, Column):
             raise UnsupportedSqlError("ORDER BY an aggregate needs GROUP BY")
         ocol = sel.order_by.expr.index
-        idx = K.order_rows(_column_keys(ctx, ocol), mask, sel.order_by.descending)
+        idx = K.select_rows(ctx.arrays.keys, *program, ocol, sel.order_by.descending)
     else:
         ocol = None
-        idx = np.flatnonzero(mask)
+        idx = K.select_rows(ctx.arrays.keys, *program, -2, False)
     pkeys = _column_keys(ctx, col)
     if sel.distinct:
         if ocol is not None and ocol != col:
@@ -367,9 +388,9 @@ def _check_ties(ctx: _Context, okeys: np.ndarray, pkeys: np.ndarray, n_out: int)
         start = end
 
 
-def _run_grouped(ctx: _Context, sel: Select, mask: np.ndarray) -> tuple[list[Any], bool, bool]:
+def _run_grouped(ctx: _Context, sel: Select, program) -> tuple[list[Any], bool, bool]:
     g = sel.group_by
-    gkeys, counts, _first = K.group_counts(_column_keys(ctx, g), mask)
+    gkeys, counts, _first = K.select_groups(ctx.arrays.keys, *program, g)
     keep = np.ones(len(gkeys), dtype=np.bool_)
     if sel.having is not None:
         agg = sel.having.aggregate

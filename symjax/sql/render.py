@@ -13,6 +13,7 @@ Rendering is plain string building over the plan (no sqlglot in the hot path).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from symjax.errors import ConfigError
@@ -52,23 +53,27 @@ def render_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+@functools.lru_cache(maxsize=4096)
+def _column_names(header: tuple[str, ...], tapex: bool) -> tuple[str, ...]:
+    if tapex:
+        return header
+    return tuple('"' + name.replace('"', '""') + '"' for name in header)
+
+
 class _Renderer:
-    __slots__ = ("header", "tapex", "rowid")
+    __slots__ = ("names", "tapex", "rowid")
 
     def __init__(self, header: Sequence[str], style: str):
         if style not in SQL_STYLES:
             raise ConfigError(f"unknown SQL style {style!r}; use one of {SQL_STYLES}")
-        self.header = header
         self.tapex = style == "tapex"
+        self.names = _column_names(tuple(header), self.tapex)
         self.rowid = "id" if self.tapex else "rowid"
 
     def col(self, index: int) -> str:
         if index == ROWID:
             return self.rowid
-        name = self.header[index]
-        if self.tapex:
-            return name
-        return '"' + name.replace('"', '""') + '"'
+        return self.names[index]
 
     def expr(self, e: Any) -> str:
         if isinstance(e, Column):
