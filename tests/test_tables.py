@@ -7,10 +7,12 @@ import bisect
 import datetime as dt
 import hashlib
 import math
+import os
 import sqlite3
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from symjax.sql.table import Table, format_number
 from symjax.sql.tables import ARCHETYPES, TableConfig, generate_table, synthetic_tables, table_seed
 
 M64 = (1 << 64) - 1
+REPO = Path(__file__).resolve().parents[1]
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
@@ -89,7 +92,7 @@ class Spec:
 
     def __init__(self, args):
         (self.arch_cdf, self.arch_cols, self.col_int, self.col_real, self.space_info,
-         self.tmpl_sizes, self.tmpl_cdf, self.rows_cdf, self.min_rows, self.null_p,
+         self.tmpl_slots, self.tmpl_cdf, self.canon, self.rows_cdf, self.min_rows, self.null_p,
          self.max_columns) = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
 
     def templates(self, space):
@@ -99,27 +102,29 @@ class Spec:
 
 def py_sample_item(rng, space, fixed_t, spec):
     start, cdf = spec.templates(space)
-    t = fixed_t if fixed_t >= 0 else rng.pick(cdf)
+    t = fixed_t if fixed_t >= 0 else (0 if len(cdf) == 1 else rng.pick(cdf))
     v = t << 48
-    for slot, size in enumerate(spec.tmpl_sizes[start + t]):
+    sizes, offsets = spec.tmpl_slots[start + t][:3], spec.tmpl_slots[start + t][3:]
+    for slot, (size, offset) in enumerate(zip(sizes, offsets)):
         if size > 0:
-            v |= rng.below(size) << (32 - 16 * slot)
+            v |= spec.canon[offset + rng.below(size)] << (32 - 16 * slot)
     return v
 
 
 def py_sample_distinct(rng, k, space, fixed_t, spec):
     info = spec.space_info[space]
+    size, _, _, offset, _, _ = spec.tmpl_slots[info[K.SP_START]]
+    words = spec.canon[offset:offset + size]
     out = []
-    if info[K.SP_SIMPLE]:
-        size = info[K.SP_CAPACITY]
+    if info[K.SP_SIMPLE] and 2 * k > size:
         perm = list(range(size))
         for i in range(k):
             if i < size:
                 r = i + rng.below(size - i)
                 perm[i], perm[r] = perm[r], perm[i]
-                out.append(perm[i] << 32)
+                out.append(words[perm[i]] << 32)
             else:
-                out.append(rng.below(size) << 32)
+                out.append(words[rng.below(size)] << 32)
         return out
     for _ in range(k):
         for _attempt in range(32):
@@ -357,6 +362,8 @@ def py_derived(n, j, ci, cr, iv, rv, ctypes):
             py_store(iv, rv, ci[K.CI_CTYPE], ci[K.CI_DEC], j, i, x)
     elif kind == K.COPY:
         iv[j][:n], rv[j][:n] = iv[ref0][:n], rv[ref0][:n]
+        if ci[K.CI_P0] >= 0:
+            iv[j][:n] = [SPEC.canon[ci[K.CI_P0] + ((v >> 32) & 0xFFFF)] << 32 for v in iv[ref0][:n]]
     elif kind == K.DAYS_BETWEEN:
         iv[j][:n] = [py_days_of(iv[ref1][i]) - py_days_of(iv[ref0][i]) for i in range(n)]
     elif kind == K.RATIO:
@@ -432,7 +439,8 @@ def py_sample_table(seed, spec):
                 oi[p][i], orv[p][i] = 0, 0.0
         onull.append(mask)
     codes, keys = py_encode_text(out, ctypes, fids, onull, oi)
-    meta = [arch, len(out), len(keys), *out, *[hvar[j] for j in out], *keys]
+    words = [[key >> 48 for key in keys]] + [[(key >> s) & 0xFFFF for key in keys] for s in (32, 16, 0)]
+    meta = [arch, len(out), len(keys), *out, *[hvar[j] for j in out], *[w for run in words for w in run]]
     return meta, oi, orv, onull, codes
 
 
@@ -476,11 +484,12 @@ def test_text_item_twins():
     for space in range(len(SPEC.space_info)):
         for fixed in (-1, 0):
             state, rng = np.array([space * 101 + 7], dtype=np.uint64), Rng(space * 101 + 7)
-            assert K.sample_item(state, space, fixed, *PLAN.arrays[4:7]) == py_sample_item(rng, space, fixed, SPEC)
-            out = np.zeros(30, dtype=np.int64)
-            K.sample_distinct(state, out, 30, space, fixed, *PLAN.arrays[4:7])
-            assert out.tolist() == py_sample_distinct(rng, 30, space, fixed, SPEC)
-            assert int(state[0]) == rng.state
+            assert K.sample_item(state, space, fixed, *PLAN.arrays[4:8]) == py_sample_item(rng, space, fixed, SPEC)
+            for k in (3, 30, 150):
+                out = np.zeros(k, dtype=np.int64)
+                K.sample_distinct(state, out, k, space, fixed, *PLAN.arrays[4:8])
+                assert out.tolist() == py_sample_distinct(rng, k, space, fixed, SPEC)
+                assert int(state[0]) == rng.state
 
 
 def _run_columns(seed, arch, n):
@@ -492,7 +501,7 @@ def _run_columns(seed, arch, n):
     ctypes = np.ascontiguousarray(ci_all[:, K.CI_CTYPE])
     iv, rv = np.zeros((count, n), dtype=np.int64), np.zeros((count, n), dtype=np.float64)
     piv, prv = iv.tolist(), rv.tolist()
-    sp = PLAN.arrays[4:7]
+    sp = PLAN.arrays[4:8]
     for j in range(count):
         ci, cr = PLAN.arrays[2][base + j], PLAN.arrays[3][base + j]
         kind = int(ci[K.CI_KIND])
@@ -523,7 +532,7 @@ def _run_columns(seed, arch, n):
         elif kind == K.TENNIS:
             K.gen_tennis(state, n, j, ci, cr, iv)
         elif kind != K.FILLED:
-            K.gen_derived(n, j, ci, cr, iv, rv, ctypes)
+            K.gen_derived(n, j, ci, cr, iv, rv, ctypes, sp[3])
         py_generate_column(rng, n, j, SPEC.col_int[base + j], SPEC.col_real[base + j], piv, prv,
                            ctypes.tolist(), SPEC)
         where = f"{ARCHETYPES[arch]} column {j} (kind {kind}), seed {seed}, n {n}"
@@ -574,6 +583,12 @@ def test_sample_table_twin():
 
 
 # ============================================================================ behaviour
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=REPO, env=env)
+
+
 def _rows_digest(seeds) -> str:
     h = hashlib.sha256()
     for s in seeds:
@@ -587,7 +602,7 @@ def test_deterministic_across_processes():
             "for s in range(51):\n    t = generate_table(s)\n"
             "    h.update(repr((t.name, t.header, t.types, t.rows, t.strings)).encode())\n"
             "print(h.hexdigest())")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = _run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == _rows_digest(range(51))
 
@@ -595,7 +610,7 @@ def test_deterministic_across_processes():
 def test_import_pulls_no_ml_framework():
     code = ("import sys, symjax.sql.tables as t; t.generate_table(0); "
             "print(sorted(m for m in ('jax', 'tensorflow', 'flax', 'torch') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = _run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -834,8 +849,19 @@ def test_word_lists():
         vocab.words("no_such_list")
 
 
+def test_template_parts_render_like_str_format():
+    st = T._static()
+    for s, (name, templates) in enumerate(vocab.TEXT_SPACES.items()):
+        for t, (_w, pattern, refs) in enumerate(templates):
+            lists = [vocab.word_list(r) for r in refs]
+            for a, b in ((0, 0), (1, 2), (7, 5)):
+                idx = [a % len(lists[0]) if lists else 0, b % len(lists[1]) if len(lists) > 1 else 0]
+                want = pattern.format(*(lst[i] for lst, i in zip(lists, idx)))
+                assert T._texts([(s << 8) | t, idx[0], idx[1], 0], st) == [want], (name, pattern)
+
+
 def test_text_formats():
-    assert T._season_text(1998) == "1998–99" and T._season_text(1999) == "1999–2000"
-    assert T._result_score_text((3 << 8) | 1) == "W 3–1" and T._score_text((0 << 8) | 2) == "0–2"
+    assert vocab._season_text(0, 0, 1998) == "1998–99" and vocab._season_text(0, 0, 1999) == "1999–2000"
+    assert vocab._result_score_text(0, 0, (3 << 8) | 1) == "W 3–1" and vocab._score_text(0, 0, 2) == "0–2"
     packed = 2 | (((6 << 4) | 4) << 3) | (((7 << 4) | 6) << 11)
-    assert T._tennis_text(packed) == "6–4, 7–6"
+    assert vocab._tennis_text(packed >> 32, (packed >> 16) & 0xFFFF, packed & 0xFFFF) == "6–4, 7–6"

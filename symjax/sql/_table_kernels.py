@@ -56,7 +56,7 @@ CATEGORICAL = 14  # pool of U[P0, P1] distinct items, Zipf-like weights 1/(j + R
 #                   repeat the previous row with probability R1, avoid ref0's value
 UNIQUE = 15  # distinct items (repeats only once the space is exhausted)
 CHOICE = 16  # independent uniform items
-COPY = 17  # ref0's values (formatted differently: the country of a city)
+COPY = 17  # ref0's values; if P0 >= 0, slot 0 mapped through canon[P0 + slot] (a city's country)
 SCORE = 18  # goals a, b packed a << 8 | b; P0 = 1: a > b (a final's winner first)
 NEXT_DATE = 19  # ref0 of the next row; last row ref0 + U[P0, P1] days
 DAYS_BETWEEN = 20  # days from ref0 to ref1
@@ -76,7 +76,8 @@ CR_INCLUDE, CR_NULLF, CR_SWAP = 0, 1, 2
 CR_R0, CR_R1, CR_R2, CR_R3, CR_R4 = 3, 4, 5, 6, 7
 NUM_REAL_PARAMS = 8
 # space_info columns: first template, number of templates, capacity, simple (one template
-# over one list: sampled without replacement by a partial Fisher-Yates shuffle)
+# over one list). tmpl_slots rows: list sizes of the three slots (0: unused), then the
+# offsets of their lists in ``canon``.
 SP_START, SP_COUNT, SP_CAPACITY, SP_SIMPLE = 0, 1, 2, 3
 
 MAX_NULL_PROBABILITY = 0.9
@@ -221,38 +222,47 @@ def store_number(ivals, rvals, ctype, dec, col, i, x):
 
 # ===================================================================== text items
 @njit
-def sample_item(state, space, fixed_t, space_info, tmpl_sizes, tmpl_cdf):
-    """One packed item of ``space``; template ``fixed_t`` if >= 0, else drawn by weight."""
+def sample_item(state, space, fixed_t, space_info, tmpl_slots, tmpl_cdf, canon):
+    """One packed item of ``space``; template ``fixed_t`` if >= 0, else drawn by weight.
+    Word indices go through ``canon`` (the first index of the same word), so a list may
+    repeat a word to weight it and equal words still give equal items."""
     start = space_info[space, SP_START]
+    count = space_info[space, SP_COUNT]
     t = fixed_t
     if t < 0:
-        t = pick_cdf(state, tmpl_cdf[start:start + space_info[space, SP_COUNT]])
+        t = 0 if count == 1 else pick_cdf(state, tmpl_cdf[start:start + count])
     v = np.int64(t) << 48
     for slot in range(3):
-        size = tmpl_sizes[start + t, slot]
+        size = tmpl_slots[start + t, slot]
         if size > 0:
-            v |= below(state, size) << (32 - 16 * slot)
+            word = canon[tmpl_slots[start + t, 3 + slot] + below(state, size)]
+            v |= word << (32 - 16 * slot)
     return v
 
 
 @njit
-def sample_distinct(state, out, k, space, fixed_t, space_info, tmpl_sizes, tmpl_cdf):
-    """Fill out[:k] with distinct items of ``space`` (repeats once it is exhausted)."""
-    if space_info[space, SP_SIMPLE] == 1:
-        size = space_info[space, SP_CAPACITY]
+def sample_distinct(state, out, k, space, fixed_t, space_info, tmpl_slots, tmpl_cdf, canon):
+    """Fill out[:k] with distinct items of ``space`` (repeats once it is exhausted).
+
+    Draws with rejection; a one-list space asked for more than half its words is dealt
+    by a partial Fisher-Yates shuffle instead."""
+    first = space_info[space, SP_START]
+    size = tmpl_slots[first, 0]
+    if space_info[space, SP_SIMPLE] == 1 and 2 * k > size:
+        offset = tmpl_slots[first, 3]
         perm = np.arange(size)
         for i in range(k):
             if i < size:
                 r = i + below(state, size - i)
                 perm[i], perm[r] = perm[r], perm[i]
-                out[i] = perm[i] << 32
+                out[i] = canon[offset + perm[i]] << 32
             else:
-                out[i] = below(state, size) << 32
+                out[i] = canon[offset + below(state, size)] << 32
         return
     for i in range(k):
         v = np.int64(0)
         for _attempt in range(32):
-            v = sample_item(state, space, fixed_t, space_info, tmpl_sizes, tmpl_cdf)
+            v = sample_item(state, space, fixed_t, space_info, tmpl_slots, tmpl_cdf, canon)
             fresh = True
             for q in range(i):
                 if out[q] == v:
@@ -274,13 +284,13 @@ def fixed_template(state, ci, space_info, tmpl_cdf):
 
 
 @njit
-def gen_categorical(state, n, j, ci, cr, ivals, space_info, tmpl_sizes, tmpl_cdf):
+def gen_categorical(state, n, j, ci, cr, ivals, space_info, tmpl_slots, tmpl_cdf, canon):
     fixed_t = fixed_template(state, ci, space_info, tmpl_cdf)
     space = ci[CI_SPACE]
     k = ci[CI_P0] + below(state, ci[CI_P1] - ci[CI_P0] + 1)
     k = max(1, min(k, space_info[space, SP_CAPACITY]))
     pool = np.empty(k, dtype=np.int64)
-    sample_distinct(state, pool, k, space, fixed_t, space_info, tmpl_sizes, tmpl_cdf)
+    sample_distinct(state, pool, k, space, fixed_t, space_info, tmpl_slots, tmpl_cdf, canon)
     cdf = np.empty(k, dtype=np.float64)
     acc = 0.0
     for q in range(k):
@@ -540,7 +550,7 @@ def gen_next_date(state, n, j, ci, ivals):
 
 # ===================================================================== derived kinds
 @njit
-def gen_derived(n, j, ci, cr, ivals, rvals, ctypes):
+def gen_derived(n, j, ci, cr, ivals, rvals, ctypes, canon):
     """The kinds that draw nothing: SUM, RANK, PERCENT, COPY, DAYS_BETWEEN, RATIO."""
     kind = ci[CI_KIND]
     ref0 = ci[CI_REF0]
@@ -571,6 +581,8 @@ def gen_derived(n, j, ci, cr, ivals, rvals, ctypes):
         for i in range(n):
             ivals[j, i] = ivals[ref0, i]
             rvals[j, i] = rvals[ref0, i]
+            if ci[CI_P0] >= 0:  # the item of the same line in a parallel list
+                ivals[j, i] = canon[ci[CI_P0] + ((ivals[ref0, i] >> 32) & _SLOT_MASK)] << 32
     elif kind == DAYS_BETWEEN:
         for i in range(n):
             ivals[j, i] = days_of(ivals[ci[CI_REF1], i]) - days_of(ivals[ref0, i])
@@ -724,20 +736,22 @@ def encode_text(out, ctypes, fids, onull, oi):
     return codes, keys[:used]
 
 
-def pack_spec(arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_sizes, tmpl_cdf,
+def pack_spec(arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_slots, tmpl_cdf, canon,
               rows_cdf, min_rows, null_probability, max_columns):
     """Pack the sampler's inputs into one int64 and one float64 array (plain Python).
 
-    Passing two arrays instead of eleven saves microseconds per call: numba's dispatcher
+    Passing two arrays instead of twelve saves microseconds per call: numba's dispatcher
     pays for every argument it types and unboxes. Layout: ``iblob`` = [num archetypes,
-    num columns, num spaces, num templates, num row counts, min_rows, max_columns, 0] then
-    arch_cols, col_int, space_info, tmpl_sizes (row-major); ``fblob`` = [null_probability]
-    then arch_cdf, col_real, tmpl_cdf, rows_cdf. :func:`unpack_spec` inverts it.
+    num columns, num spaces, num templates, num row counts, min_rows, max_columns, len(canon)]
+    then arch_cols, col_int, space_info, tmpl_slots (row-major), canon; ``fblob`` =
+    [null_probability] then arch_cdf, col_real, tmpl_cdf, rows_cdf. :func:`unpack_spec`
+    inverts it.
     """
-    head = [len(arch_cdf), len(col_int), len(space_info), len(tmpl_sizes), len(rows_cdf),
-            int(min_rows), int(max_columns), 0]
+    head = [len(arch_cdf), len(col_int), len(space_info), len(tmpl_slots), len(rows_cdf),
+            int(min_rows), int(max_columns), len(canon)]
     iblob = np.concatenate([np.array(head, dtype=np.int64)] + [
-        np.ascontiguousarray(a, dtype=np.int64).ravel() for a in (arch_cols, col_int, space_info, tmpl_sizes)])
+        np.ascontiguousarray(a, dtype=np.int64).ravel()
+        for a in (arch_cols, col_int, space_info, tmpl_slots, canon)])
     fblob = np.concatenate([np.array([null_probability], dtype=np.float64)] + [
         np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (arch_cdf, col_real, tmpl_cdf, rows_cdf)])
     return iblob, fblob
@@ -746,7 +760,7 @@ def pack_spec(arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_sizes, tm
 @njit
 def unpack_spec(iblob, fblob):
     """Views of the arrays packed by :func:`pack_spec`, in its argument order."""
-    na, nc, ns, nt, nr = iblob[0], iblob[1], iblob[2], iblob[3], iblob[4]
+    na, nc, ns, nt, nr, nw = iblob[0], iblob[1], iblob[2], iblob[3], iblob[4], iblob[7]
     o = 8
     arch_cols = iblob[o:o + 2 * na].reshape((na, 2))
     o += 2 * na
@@ -754,7 +768,9 @@ def unpack_spec(iblob, fblob):
     o += nc * NUM_INT_PARAMS
     space_info = iblob[o:o + 4 * ns].reshape((ns, 4))
     o += 4 * ns
-    tmpl_sizes = iblob[o:o + 3 * nt].reshape((nt, 3))
+    tmpl_slots = iblob[o:o + 6 * nt].reshape((nt, 6))
+    o += 6 * nt
+    canon = iblob[o:o + nw]
     f = 1
     arch_cdf = fblob[f:f + na]
     f += na
@@ -763,8 +779,8 @@ def unpack_spec(iblob, fblob):
     tmpl_cdf = fblob[f:f + nt]
     f += nt
     rows_cdf = fblob[f:f + nr]
-    return (arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_sizes, tmpl_cdf, rows_cdf,
-            iblob[5], fblob[0], iblob[6])
+    return (arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_slots, tmpl_cdf, canon,
+            rows_cdf, iblob[5], fblob[0], iblob[6])
 
 
 @njit
@@ -772,11 +788,12 @@ def sample_table(seed, iblob, fblob):
     """Draw one table from the spec packed by :func:`pack_spec`.
 
     Returns (meta, ivals, rvals, nulls, codes), few arrays because returning each costs
-    Python time: ``meta`` is [archetype, k, num_keys, out[k], hvar[k], keys[num_keys]] with
-    ``out`` the spec-local indices of the k output columns, ``hvar`` their header variants
-    and ``keys`` the text pool (see :func:`encode_text`); row p of ivals / rvals / nulls /
-    codes is output column p. NULL cells hold 0 (and code -1)."""
-    (arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_sizes, tmpl_cdf, rows_cdf,
+    Python time. ``meta`` is [archetype, k, num_keys, out[k], hvar[k], then the text pool's
+    keys (see :func:`encode_text`) cut in four runs of num_keys: bits 48.., 32..47, 16..31,
+    0..15]; ``out`` are the spec-local indices of the k output columns, ``hvar`` their header
+    variants. Row p of ivals / rvals / nulls / codes is output column p; NULL cells hold 0
+    (and code -1)."""
+    (arch_cdf, arch_cols, col_int, col_real, space_info, tmpl_slots, tmpl_cdf, canon, rows_cdf,
      min_rows, null_probability, max_columns) = unpack_spec(iblob, fblob)
     state = np.empty(1, dtype=np.uint64)
     state[0] = mix64(seed ^ np.uint64(SEED_SALT))
@@ -823,14 +840,14 @@ def sample_table(seed, iblob, fblob):
         elif kind == SORT_ROWS:
             sort_rows(n, j, ci, ivals, rvals)
         elif kind == CATEGORICAL:
-            gen_categorical(state, n, j, ci, cr, ivals, space_info, tmpl_sizes, tmpl_cdf)
+            gen_categorical(state, n, j, ci, cr, ivals, space_info, tmpl_slots, tmpl_cdf, canon)
         elif kind == UNIQUE:
             fixed_t = fixed_template(state, ci, space_info, tmpl_cdf)
-            sample_distinct(state, ivals[j], n, ci[CI_SPACE], fixed_t, space_info, tmpl_sizes, tmpl_cdf)
+            sample_distinct(state, ivals[j], n, ci[CI_SPACE], fixed_t, space_info, tmpl_slots, tmpl_cdf, canon)
         elif kind == CHOICE:
             fixed_t = fixed_template(state, ci, space_info, tmpl_cdf)
             for i in range(n):
-                ivals[j, i] = sample_item(state, ci[CI_SPACE], fixed_t, space_info, tmpl_sizes, tmpl_cdf)
+                ivals[j, i] = sample_item(state, ci[CI_SPACE], fixed_t, space_info, tmpl_slots, tmpl_cdf, canon)
         elif kind == LEAGUE:
             gen_league(state, n, j, ci, ivals)
         elif kind == MEDALS:
@@ -838,7 +855,7 @@ def sample_table(seed, iblob, fblob):
         elif kind == TENNIS:
             gen_tennis(state, n, j, ci, cr, ivals)
         elif kind != FILLED:
-            gen_derived(n, j, ci, cr, ivals, rvals, ctypes)
+            gen_derived(n, j, ci, cr, ivals, rvals, ctypes, canon)
     k = out.shape[0]
     oi = np.empty((k, n), dtype=np.int64)
     orv = np.empty((k, n), dtype=np.float64)
@@ -862,11 +879,15 @@ def sample_table(seed, iblob, fblob):
                 orv[p, i] = 0.0
     codes, keys = encode_text(out, ctypes, fids, onull, oi)
     used = keys.shape[0]
-    meta = np.empty(3 + 2 * k + used, dtype=np.int64)
+    meta = np.empty(3 + 2 * k + 4 * used, dtype=np.int64)
     meta[0], meta[1], meta[2] = arch, k, used
     for p in range(k):
         meta[3 + p] = out[p]
         meta[3 + k + p] = hvar[p]
-    for u in range(used):
-        meta[3 + 2 * k + u] = keys[u]
+    base = 3 + 2 * k
+    for u in range(used):  # small ints: Python shifts on 60-bit keys cost more than the rest
+        meta[base + u] = keys[u] >> 48
+        meta[base + used + u] = (keys[u] >> 32) & _SLOT_MASK
+        meta[base + 2 * used + u] = (keys[u] >> 16) & _SLOT_MASK
+        meta[base + 3 * used + u] = keys[u] & _SLOT_MASK
     return meta, oi, orv, onull, codes

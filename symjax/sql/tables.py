@@ -11,8 +11,8 @@ truncated log-normal, see :class:`TableConfig`), columns median 6 (3 to 10).
 
 The table is a pure function of ``(seed, config)``: byte-identical in every process. All
 sampling happens in one numba kernel call per table (:mod:`symjax.sql._table_kernels`);
-Python only formats the table's distinct text items and wraps the arrays. Expect roughly
-20-30 microseconds per table on one core after JIT warm-up.
+Python only formats the table's distinct text items and wraps the arrays: about 20-40
+microseconds per table on one core after JIT warm-up (about 5 of them in the kernel).
 
 Example::
 
@@ -43,134 +43,6 @@ MAX_COLUMNS = 10
 _MAX_ROWS_LIMIT = 10_000
 _MASK64 = (1 << 64) - 1
 _CTYPE_CODE = {TEXT: K.TEXT, INTEGER: K.INTEGER, REAL: K.REAL, DATE: K.DATE}
-
-
-# ============================================================================ text spaces
-# A space is a weighted set of templates; each template fills "{0}".."{2}" from word lists
-# ("cities:1" is field 1 of cities.txt, the country). Items are drawn by the kernels.
-_ADJ, _NOUN, _FIRST, _LAST = "title_adjectives", "title_nouns", "first_names", "last_names"
-_SPACES: dict[str, tuple[tuple[float, str, tuple[str, ...]], ...]] = {
-    "country": ((1, "{0}", ("countries",)),),
-    "city": ((1, "{0}", ("cities",)),),
-    "club": ((1, "{0}", ("clubs",)),),
-    "party": ((1, "{0}", ("parties",)),),
-    "label": ((1, "{0}", ("record_labels",)),),
-    "venue": ((1, "{0}", ("venues",)),),
-    "award": ((1, "{0}", ("awards",)),),
-    "award_category": ((1, "{0}", ("award_categories",)),),
-    "range": ((1, "{0}", ("mountain_ranges",)),),
-    "person": ((1, "{0} {1}", (_FIRST, _LAST)),),
-    "film_title": (
-        (3, "The {0} {1}", (_ADJ, _NOUN)), (3, "{0} {1}", (_ADJ, _NOUN)), (1.5, "The {0}", (_NOUN,)),
-        (1, "{0} of the {1}", (_NOUN, _NOUN)), (1, "{0}", (_NOUN,)), (0.5, "{0} in {1}", (_NOUN, "cities")),
-        (0.5, "The {0} and the {1}", (_NOUN, _NOUN)), (0.3, "{0} {1} II", (_ADJ, _NOUN)),
-    ),
-    "album_title": (
-        (3, "{0} {1}", (_ADJ, _NOUN)), (2, "{0}", (_NOUN,)), (1, "{0}", (_ADJ,)),
-        (1, "The {0} {1}", (_ADJ, _NOUN)), (0.5, "Songs from the {0}", (_NOUN,)),
-        (0.5, "Live in {0}", ("cities",)), (0.4, "{0} & {1}", (_NOUN, _NOUN)),
-    ),
-    "episode_title": (
-        (3, "The {0}", (_NOUN,)), (2, "{0} {1}", (_ADJ, _NOUN)), (1, "{0} and {1}", (_NOUN, _NOUN)),
-        (1, "The {0} {1}", (_ADJ, _NOUN)), (1, "{0}", (_NOUN,)), (0.5, "A {0} in {1}", (_NOUN, "cities")),
-        (0.3, "{0}'s {1}", (_FIRST, _NOUN)),
-    ),
-    "role": (
-        (3, "{0}", (_FIRST,)), (3, "{0} {1}", (_FIRST, _LAST)), (1, "Dr. {0}", (_LAST,)),
-        (1, "Detective {0}", (_LAST,)), (0.5, "Captain {0}", (_LAST,)), (0.5, "Agent {0}", (_LAST,)),
-        (0.3, "Young {0}", (_FIRST,)), (0.3, "Himself", ()), (0.3, "Herself", ()), (0.3, "Narrator", ()),
-    ),
-    "building": (
-        (2, "{0} Tower", (_LAST,)), (1, "{0} Tower", ("cities",)), (1, "{0} Centre", (_LAST,)),
-        (0.5, "One {0} Plaza", ("cities",)), (1, "{0} Building", (_LAST,)),
-        (0.7, "{0} Financial Centre", ("cities",)), (0.5, "{0} Trade Center", ("cities",)),
-        (0.7, "{0} Place", (_LAST,)), (0.5, "{0} {1} Tower", (_ADJ, _NOUN)), (0.4, "The {0}", (_NOUN,)),
-    ),
-    "mountain": (
-        (3, "Mount {0}", (_LAST,)), (2, "{0} Peak", (_LAST,)), (1, "{0} Peak", (_NOUN,)),
-        (1, "{0} Mountain", (_ADJ,)), (0.5, "{0} Dome", (_ADJ,)), (0.5, "{0} Spire", (_NOUN,)),
-    ),
-    "tournament": (
-        (3, "{0} Open", ("cities",)), (1, "{0} Championships", ("cities",)), (1, "{0} Masters", ("cities",)),
-        (0.7, "{0} International", ("cities",)), (0.5, "{0} Classic", ("cities",)),
-        (0.5, "{0} Indoors", ("cities",)),
-    ),
-    "language": ((1, "{0}", ("language",)),),
-    "film_note": ((1, "{0}", ("film_note",)),),
-    "athletics_note": ((1, "{0}", ("athletics_note",)),),
-    "position": ((1, "{0}", ("position_short",)), (1, "{0}", ("position_long",))),
-    "home_away": ((1, "{0}", ("home_away_long",)), (1, "{0}", ("home_away_short",))),
-    "award_result": ((1, "{0}", ("award_result",)),),
-    "certification": ((1, "{0}", ("certification",)),),
-    "surface": ((1, "{0}", ("surface",)),),
-    "outcome": ((2, "{0}", ("outcome_long",)), (1, "{0}", ("outcome_short",))),
-    "competition": ((1, "{0}", ("competition",)),),
-    "league": ((1, "{0}", ("league",)),),
-    "cup_round": ((1, "{0}", ("cup_round",)),),
-}
-
-
-def _word_list(ref: str) -> tuple[str, ...]:
-    name, _, field = ref.partition(":")
-    return vocab.words(name, int(field or 0))
-
-
-_SLOT = 0xFFFF
-_SMALL_ITEM = (1 << 48) - 1
-
-
-def _season_text(key: int) -> str:
-    year = key & _SMALL_ITEM
-    nxt = year + 1
-    return f"{year}–{nxt}" if nxt % 100 == 0 else f"{year}–{nxt % 100:02d}"
-
-
-def _score_text(key: int) -> str:
-    return f"{(key >> 8) & 255}–{key & 255}"
-
-
-def _result_score_text(key: int) -> str:
-    a, b = (key >> 8) & 255, key & 255
-    return f"{'W' if a > b else ('L' if a < b else 'D')} {a}–{b}"
-
-
-def _tennis_text(key: int) -> str:
-    return ", ".join(f"{(key >> (7 + 8 * s)) & 15}–{(key >> (3 + 8 * s)) & 15}" for s in range(key & 7))
-
-
-def _second_field(list_name: str) -> Callable[[int], str]:
-    """Formatter of field 1 of a tab-separated list, for items drawn over its field 0
-    (the country of a city, of a mountain range)."""
-    def fmt(key: int) -> str:
-        return _word_list(f"{list_name}:1")[(key >> 32) & _SLOT]
-    return fmt
-
-
-#: Text columns that are not plain space items: formatter name -> (pool key -> text).
-#: A pool key is ``fid << 56 | item`` (see ``_table_kernels.encode_text``).
-_SPECIAL_FORMATS: dict[str, Callable[[int], str]] = {
-    "season": _season_text,
-    "score": _score_text,
-    "result_score": _result_score_text,
-    "tennis_score": _tennis_text,
-    "country_of_city": _second_field("cities"),
-    "country_of_range": _second_field("mountain_ranges"),
-}
-
-
-def _template_formatter(pattern: str, lists: tuple[tuple[str, ...], ...]) -> Callable[[int], str]:
-    """pool key -> text for one template; patterns hold "{0}" then optionally "{1}"."""
-    if not lists:
-        return lambda key: pattern
-    a, rest = pattern.split("{0}")
-    l0 = lists[0]
-    if len(lists) == 1:
-        if not a and not rest:
-            return lambda key: l0[(key >> 32) & _SLOT]
-        return lambda key: a + l0[(key >> 32) & _SLOT] + rest
-    mid, b = rest.split("{1}")
-    l1 = lists[1]
-    return lambda key: a + l0[(key >> 32) & _SLOT] + mid + l1[(key >> 16) & _SLOT] + b
 
 
 # ============================================================================ archetypes
@@ -264,7 +136,7 @@ _ARCHETYPE_SPECS: dict[str, tuple[_Column, ...]] = {
     ),
     "cities": (
         _c("city", "City|Name|City name", TEXT, K.UNIQUE, space="city", nulls=0),
-        _c("country", "Country|Nation", TEXT, K.COPY, refs=("city",), fmt="country_of_city", include=0.9),
+        _c("country", "Country|Nation", TEXT, K.COPY, refs=("city",), space="city_country", include=0.9),
         _c("population", "Population|Pop.|Population (2020)|Population (2011 census)", INTEGER, K.POWER, r=(40_000.0, 25_000_000.0), p=(4, 1), nulls=0),
         _hidden_sort("population"),
         _c("rank", "Rank", INTEGER, K.RANK, refs=("population",), include=0.5, order=-1, nulls=0),
@@ -277,7 +149,7 @@ _ARCHETYPE_SPECS: dict[str, tuple[_Column, ...]] = {
     "tall_buildings": (
         _c("name", "Name|Building", TEXT, K.UNIQUE, space="building", nulls=0),
         _c("city", "City|Location", TEXT, K.CATEGORICAL, space="city", p=(2, 8), r=(1.0, 0.0)),
-        _c("country", "Country", TEXT, K.COPY, refs=("city",), fmt="country_of_city", include=0.45),
+        _c("country", "Country", TEXT, K.COPY, refs=("city",), space="city_country", include=0.45),
         _c("height", "Height (m)|Height|Height (metres)", REAL, K.POWER, r=(150.0, 830.0), p=(3,), dec=1, nulls=0),
         _hidden_sort("height"),
         _c("rank", "Rank|#", INTEGER, K.RANK, refs=("height",), include=0.7, order=-1, nulls=0),
@@ -359,7 +231,7 @@ _ARCHETYPE_SPECS: dict[str, tuple[_Column, ...]] = {
         _c("rank", "Rank|No.", INTEGER, K.RANK, refs=("height",), include=0.5, order=-1, nulls=0),
         _c("prominence", "Prominence (m)|Prominence", INTEGER, K.SCALE, refs=("height",), r=(0.15, 0.6, 0.6, 0.0, 1.0), p=(0,), include=0.7),
         _c("range", "Range|Mountain range|Location", TEXT, K.CATEGORICAL, space="range", p=(1, 5), r=(1.0, 0.3), include=0.8),
-        _c("country", "Country|Countries", TEXT, K.COPY, refs=("range",), fmt="country_of_range"),
+        _c("country", "Country|Countries", TEXT, K.COPY, refs=("range",), space="range_country"),
         _c("first_ascent", "First ascent|First ascended", INTEGER, K.UNIFORM, p=(1786, 2010, 1), include=0.6, nulls=4),
     ),
 }
@@ -474,41 +346,61 @@ class _Static:
     col_int: np.ndarray
     col_real: np.ndarray
     space_info: np.ndarray
-    tmpl_sizes: np.ndarray
+    tmpl_slots: np.ndarray
     tmpl_cdf: np.ndarray
+    canon: np.ndarray
     headers: tuple[tuple[tuple[str, ...], ...], ...]  # [archetype][column] -> variants
     ctypes: tuple[tuple[str, ...], ...]  # [archetype][column]
     sources: tuple[tuple[int, ...], ...]  # [archetype][column]: 0 codes, 1 ivals, 2 rvals
-    formatters: tuple[Callable[[int], str] | None, ...]  # by pool key >> 48
+    # Text of a pool key (fid << 56 | item), h = key >> 48 (formatter id, template): first[h]
+    # [word 0] + second[h][word 1] for h < space_limit, else special[h](the item's 3 words).
+    first: tuple[tuple[str, ...] | None, ...]
+    second: tuple[tuple[str, ...] | None, ...]
+    special: dict[int, Callable[[int, int, int], str]]
+    space_limit: int
 
 
 @functools.lru_cache(maxsize=1)
 def _static() -> _Static:
-    space_names = tuple(_SPACES)
+    space_names = tuple(vocab.TEXT_SPACES)
     space_index = {s: i for i, s in enumerate(space_names)}
-    space_info, tmpl_sizes, tmpl_cdf = [], [], []
-    formatters: list[Callable[[int], str] | None] = [None] * (256 * (len(space_names) + len(_SPECIAL_FORMATS)))
+    space_info, tmpl_slots, tmpl_cdf, canon = [], [], [], []
+    canon_offset: dict[str, int] = {}  # list ref -> its run in canon
+    first: list[tuple[str, ...] | None] = [None] * (256 * len(space_names))
+    second: list[tuple[str, ...] | None] = [None] * (256 * len(space_names))
     for s in space_names:
-        templates = _SPACES[s]
+        templates = vocab.TEXT_SPACES[s]
         total = float(sum(w for w, _, _ in templates))
-        start, capacity, acc = len(tmpl_sizes), 0, 0.0
+        start, capacity, acc = len(tmpl_slots), 0, 0.0
         for t, (w, pattern, refs) in enumerate(templates):
-            lists = tuple(_word_list(r) for r in refs)
-            sizes = [len(lst) for lst in lists] + [0] * (3 - len(lists))
-            tmpl_sizes.append(sizes)
-            acc += w / total
-            tmpl_cdf.append(acc)
-            capacity += math.prod(len(lst) for lst in lists)
+            lists = tuple(vocab.word_list(r) for r in refs)
             if len(lists) > 2 or pattern.count("{") != len(lists):
                 raise AssertionError(f"space {s!r}: template {pattern!r} must use {{0}} then {{1}} once each")
-            formatters[256 * space_index[s] + t] = _template_formatter(pattern, lists)
+            for ref, lst in zip(refs, lists):
+                if ref not in canon_offset:
+                    canon_offset[ref] = len(canon)
+                    seen: dict[str, int] = {}
+                    canon.extend(seen.setdefault(word, i) for i, word in enumerate(lst))
+            sizes = [len(lst) for lst in lists] + [0] * (3 - len(lists))
+            offsets = [canon_offset[r] for r in refs] + [0] * (3 - len(refs))
+            tmpl_slots.append(sizes + offsets)
+            acc += w / total
+            tmpl_cdf.append(acc)
+            capacity += math.prod(len(set(lst)) for lst in lists)
+            first[256 * space_index[s] + t], second[256 * space_index[s] + t] = vocab.template_parts(pattern, lists)
         tmpl_cdf[-1] = 1.0
         simple = int(len(templates) == 1 and len(templates[0][2]) == 1)
         space_info.append([start, len(templates), capacity, simple])
     fid_of = {("space", s): i for i, s in enumerate(space_names)}
-    for name, fn in _SPECIAL_FORMATS.items():
+    special = {}
+    for name, fn in vocab.SPECIAL_FORMATS.items():
         fid_of[("fmt", name)] = len(fid_of)
-        formatters[256 * fid_of[("fmt", name)]] = fn
+        special[256 * fid_of[("fmt", name)]] = fn
+    # Pool keys are fid << 56 | template << 48 | word << 32 | word << 16 | word in an int64.
+    if len(fid_of) >= 128 or max(c for _, c, _, _ in space_info) >= 256 or max(
+            max(row[:3]) for row in tmpl_slots) >= 1 << 16:
+        raise AssertionError("text spaces overflow the packed key: < 128 formatters, < 256 "
+                             "templates per space, < 65536 words per list")
 
     arch_cols, col_int, col_real, headers, ctypes = [], [], [], [], []
     for arch, columns in _ARCHETYPE_SPECS.items():
@@ -524,6 +416,8 @@ def _static() -> _Static:
             refs = [local[r] for r in c.refs] + [-1] * (3 - len(c.refs))
             ci[K.CI_REF0], ci[K.CI_REF1], ci[K.CI_REF2] = refs
             params = list(c.p) + [1] * (5 - len(c.p))
+            if c.kind == K.COPY:  # map through the canon run of the target space's list
+                params[0] = tmpl_slots[space_info[space_index[c.space]][0]][3] if c.space else -1
             ci[K.CI_P0:K.CI_P4 + 1] = params
             ci[K.CI_NHEAD], ci[K.CI_ORDER], ci[K.CI_TMODE] = len(c.headers), order_rank[j], c.tmode
             ci[K.CI_DEC], ci[K.CI_HGROUP] = c.dec, c.hgroup
@@ -542,8 +436,10 @@ def _static() -> _Static:
     return _Static(
         arch_cols=as_array(arch_cols, np.int64), col_int=as_array(col_int, np.int64),
         col_real=as_array(col_real, np.float64), space_info=as_array(space_info, np.int64),
-        tmpl_sizes=as_array(tmpl_sizes, np.int64), tmpl_cdf=as_array(tmpl_cdf, np.float64),
-        headers=tuple(headers), ctypes=tuple(ctypes), formatters=tuple(formatters),
+        tmpl_slots=as_array(tmpl_slots, np.int64), tmpl_cdf=as_array(tmpl_cdf, np.float64),
+        canon=as_array(canon, np.int64),
+        headers=tuple(headers), ctypes=tuple(ctypes), first=tuple(first), second=tuple(second),
+        special=special, space_limit=256 * len(space_names),
         sources=tuple(tuple({TEXT: 0, REAL: 2}.get(t, 1) for t in ts) for ts in ctypes),
     )
 
@@ -609,7 +505,7 @@ def _plan(config: TableConfig) -> _Plan:
     probs = _row_count_probabilities(int(config.min_rows), int(config.max_rows), config.row_median, config.row_p90)
     arrays = (
         _cdf(config.archetype_weights()), st.arch_cols, st.col_int, st.col_real, st.space_info,
-        st.tmpl_sizes, st.tmpl_cdf, _cdf(probs), int(config.min_rows),
+        st.tmpl_slots, st.tmpl_cdf, st.canon, _cdf(probs), int(config.min_rows),
         float(config.null_probability), int(MAX_COLUMNS),
     )
     return _Plan(st, arrays, K.pack_spec(*arrays))
@@ -617,28 +513,17 @@ def _plan(config: TableConfig) -> _Plan:
 
 # ============================================================================ public API
 _DEFAULT_CONFIG = TableConfig()
+_LAST_PLAN: tuple[Any, Any] = (None, None)  # (config, its plan) of the previous call
 
 
-#: Text of pool keys already formatted (key -> str): a bounded cache of a pure function.
-_TEXT_CACHE: dict[int, str] = {}
-_TEXT_CACHE_LIMIT = 1 << 17
-
-
-def _texts(keys: list[int], formatters: tuple[Callable[[int], str] | None, ...]) -> list[str]:
-    cache = _TEXT_CACHE
-    try:
-        return list(map(cache.__getitem__, keys))
-    except KeyError:
-        pass
-    if len(cache) > _TEXT_CACHE_LIMIT:
-        cache.clear()
-    texts = []
-    for key in keys:
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = formatters[key >> 48](key)
-        texts.append(text)
-    return texts
+def _texts(words: list[int], st: _Static) -> list[str]:
+    """The strings of a table's pool keys, given as four runs (see ``sample_table``)."""
+    u = len(words) // 4
+    first, second, special, limit = st.first, st.second, st.special, st.space_limit
+    return [
+        first[h][a] + second[h][b] if h < limit else special[h](a, b, c)
+        for h, a, b, c in zip(words[:u], words[u:2 * u], words[2 * u:3 * u], words[3 * u:])
+    ]
 
 
 def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
@@ -650,12 +535,18 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         raise ConfigError(f"generate_table: seed must be an integer; got {type(seed).__name__} {seed!r}")
     if not isinstance(config, TableConfig):
         raise ConfigError(f"generate_table: config must be a TableConfig; got {type(config).__name__}")
-    plan = _plan(config)
+    global _LAST_PLAN
+    last = _LAST_PLAN
+    if last[0] is config:  # an identity check is cheaper than hashing the config
+        plan = last[1]
+    else:
+        plan = _plan(config)
+        _LAST_PLAN = (config, plan)
     st = plan.static
     meta, ivals, rvals, nulls, codes = K.sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
     m = meta.tolist()
     arch, k = m[0], m[1]
-    texts = _texts(m[3 + 2 * k:], st.formatters)
+    texts = _texts(m[3 + 2 * k:], st)
     if len(set(texts)) == len(texts):
         pool = tuple(texts)
     else:  # two keys gave one string ("Singapore" the city and the country)
