@@ -126,14 +126,18 @@ class SamplerConfig:
 class _View:
     """What the samplers need to know about a table, computed once per table."""
 
-    __slots__ = ("table", "by_type", "numeric", "orderable", "values", "uniques", "repeated")
+    __slots__ = ("table", "by_type", "numeric", "orderable", "values", "uniques", "repeated", "non_empty")
 
     def __init__(self, table: Table):
         self.table = table
-        self.by_type = {t: [j for j, tt in enumerate(table.types) if tt == t] for t in (TEXT, INTEGER, REAL, DATE)}
+        self.values = [[v for v in table.column(j) if v is not None] for j in range(table.num_columns)]
+        # only columns with at least one non-NULL value can be sampled from
+        self.non_empty = [j for j in range(table.num_columns) if self.values[j]]
+        self.by_type = {
+            t: [j for j in self.non_empty if table.types[j] == t] for t in (TEXT, INTEGER, REAL, DATE)
+        }
         self.numeric = self.by_type[INTEGER] + self.by_type[REAL]
         self.orderable = self.numeric + self.by_type[DATE]
-        self.values = [[v for v in table.column(j) if v is not None] for j in range(table.num_columns)]
         self.uniques: list[list] = []
         self.repeated: list[int] = []
         for j, vals in enumerate(self.values):
@@ -213,7 +217,7 @@ def _condition(rng: random.Random, view: _View, col: int, kind: str | None = Non
 
 
 def _where(rng: random.Random, view: _View, cfg: SamplerConfig, exclude: int | None = None):
-    cols = [j for j in range(view.table.num_columns) if view.values[j] and j != exclude]
+    cols = view.non_empty if exclude is None else [j for j in view.non_empty if j != exclude]
     if not cols:
         return None
     max_terms = DIFFICULTIES[cfg.difficulty]
@@ -241,7 +245,7 @@ def _maybe_where(rng, view, cfg, p: float, exclude=None):
 
 
 def _non_empty(view: _View) -> list[int]:
-    return [j for j in range(view.table.num_columns) if view.values[j]]
+    return view.non_empty
 
 
 # ---------------------------------------------------------------------------- families
@@ -257,7 +261,7 @@ def _select_where(rng, view, cfg):
 
 def _select_kind(kind: str, types: tuple[str, ...]):
     def sample(rng, view, cfg):
-        cols = [j for t in types for j in view.by_type[t] if view.values[j]]
+        cols = [j for t in types for j in view.by_type[t]]
         col = _pick(rng, cols)
         if col is None:
             return None
@@ -291,10 +295,10 @@ def _count_distinct(rng, view, cfg):
 def _aggregate(rng, view, cfg):
     r = rng.random()
     if r < 0.5:
-        col = _pick(rng, [j for j in view.numeric if view.values[j]])
+        col = _pick(rng, view.numeric)
         func = "sum" if rng.random() < 0.5 else "avg"
     else:
-        col = _pick(rng, [j for j in view.orderable if view.values[j]])
+        col = _pick(rng, view.orderable)
         func = "min" if rng.random() < 0.5 else "max"
     if col is None:
         return None
@@ -302,7 +306,7 @@ def _aggregate(rng, view, cfg):
 
 
 def _superlative(rng, view, cfg):
-    ocol = _pick(rng, [j for j in view.orderable if view.values[j]])
+    ocol = _pick(rng, view.orderable)
     if ocol is None:
         return None
     proj = _pick(rng, [j for j in _non_empty(view) if j != ocol])
@@ -357,7 +361,7 @@ def _key_scalar(rng, view, project) -> Scalar | None:
 
 def _two_scalars(rng, view):
     if rng.random() < 0.7:
-        col = _pick(rng, [j for j in view.numeric if view.values[j]])
+        col = _pick(rng, view.numeric)
         if col is None:
             return None
         left, right = _key_scalar(rng, view, Column(col)), _key_scalar(rng, view, Column(col))
@@ -385,7 +389,7 @@ def _compare(rng, view, cfg):
     if pair is None:
         if rng.random() < 0.5:
             return None
-        col = _pick(rng, [j for j in view.by_type[DATE] + view.by_type[TEXT] if view.values[j]])
+        col = _pick(rng, view.by_type[DATE] + view.by_type[TEXT])
         if col is None:
             return None
         left, right = _key_scalar(rng, view, Column(col)), _key_scalar(rng, view, Column(col))
@@ -397,7 +401,7 @@ def _compare(rng, view, cfg):
 
 
 def _nested(rng, view, cfg):
-    ocol = _pick(rng, [j for j in view.orderable if view.values[j]])
+    ocol = _pick(rng, view.orderable)
     if ocol is None:
         return None
     proj = _pick(rng, [j for j in _non_empty(view) if j != ocol])
