@@ -197,12 +197,34 @@ def test_postprocess_builds_target_dicts():
     assert M.wtq_metrics([target], ["10"])["official_accuracy"] == 100.0
 
 
-def test_metrics_module_is_pure_python():
-    # importing the metrics never needs TensorFlow (the package may import it to register)
-    import importlib
+def test_pure_python_parts_import_without_tensorflow():
+    # metrics, readers, prompts and the tools' code never import TensorFlow or seqio
+    import subprocess
 
-    mod = importlib.import_module("symjax.tasks.metrics")
-    source = open(mod.__file__, encoding="utf-8").read()
-    assert "tensorflow" not in source and "import seqio" not in source
-    assert set(M.METRIC_FNS) >= {"wtq", "tabfact", "sqa", "wikisql", "bbh", "mmlu"}
-    assert "symjax.sql" not in sys.modules or True
+    code = (
+        "import sys; import symjax.tasks.metrics, symjax.tasks.benchmarks, symjax.tasks.predictions; "
+        "bad = [m for m in ('tensorflow', 'seqio') if m in sys.modules]; assert not bad, bad"
+    )
+    env = dict(__import__("os").environ, SYMJAX_TASKS_REGISTER="0")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert set(M.METRIC_FNS) >= {"wtq", "tabfact", "sqa", "wikisql", "bbh", "mmlu", "svamp"}
+
+
+# ---------------------------------------------------------------------------- list readings
+def test_prediction_readings_rebuild_gold_values_containing_the_separator():
+    gold = {"st. louis, mo", "athens"}
+    readings = M.prediction_readings("Athens, St. Louis, MO", mergeable=lambda s: s.lower() in gold)
+    assert readings == [["Athens", "St. Louis", "MO"], ["Athens", "St. Louis, MO"]]
+    assert M.prediction_readings("@NULL@") == [[]] and M.prediction_readings(None) == []
+    assert M.prediction_readings("a, b") == [["a", "b"]]
+    # SQA: a 4-value gold whose third value contains ", "
+    answers = ["Athens", "Paris", "St. Louis, MO", "London"]
+    assert M.tapas_match("Athens, Paris, St. Louis, MO, London", answers)
+    assert M.tapas_match("London, St. Louis, MO, Paris, Athens", answers)
+    assert not M.tapas_match("Athens, Paris, St. Louis, London", answers)
+    # WTQ: a list mixing such a value with another
+    assert M.wtq_match("Washington, D.C., Paris", ["Washington, D.C.", "Paris"])
+    assert not M.wtq_match("Washington, D.C., Paris", ["Washington", "D.C.", "Paris", "x"])
+    # joining never invents a value: 'a, b' is no gold value here
+    assert not M.wtq_match("a, b", ["a, b, c"])

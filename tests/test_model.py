@@ -1,6 +1,8 @@
 """T5 model: configs, parameter layout and axis names, masking, packing, remat, loss."""
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -21,9 +23,19 @@ def params():
     return init_params(config=TINY, rng=jax.random.key(0))
 
 
+@functools.lru_cache(maxsize=None)
+def _forward(config, deterministic=True):
+    def forward(params, enc, dec, encoder_segment_ids=None, decoder_segment_ids=None,
+                dropout_rng=None):
+        rngs = {} if dropout_rng is None else {"dropout": dropout_rng}
+        return T5(config).apply({"params": params}, enc, dec, deterministic=deterministic,
+                                encoder_segment_ids=encoder_segment_ids,
+                                decoder_segment_ids=decoder_segment_ids, rngs=rngs)
+    return jax.jit(forward)
+
+
 def _apply(params, enc, dec, config=TINY, **kw):
-    return np.asarray(T5(config).apply({"params": params}, jnp.asarray(enc), jnp.asarray(dec),
-                                       **kw))
+    return np.asarray(_forward(config)(params, jnp.asarray(enc), jnp.asarray(dec), **kw))
 
 
 def _batch(rng, batch=2, enc_len=9, dec_len=6):
@@ -98,14 +110,18 @@ def test_every_parameter_has_known_logical_axes_and_the_counted_size():
         assert isinstance(leaf.value, jax.ShapeDtypeStruct)  # nothing allocated
     assert sum(int(np.prod(leaf.value.shape)) for leaf in leaves) == TINY.num_params()
     axes = param_logical_axes(config=TINY)
-    assert axes["encoder"]["layers_0"]["attention"]["query"]["kernel"] == ("embed", "heads", "kv")
-    assert axes["encoder"]["layers_1"]["attention"]["out"]["kernel"] == ("heads", "kv", "embed")
-    assert axes["decoder"]["layers_0"]["mlp"]["wi_0"]["kernel"] == ("embed", "mlp")
+    layers = axes["encoder"]["layers"]
+    assert layers["attention"]["query"]["kernel"] == ("layers", "embed", "heads", "kv")
+    assert layers["attention"]["out"]["kernel"] == ("layers", "heads", "kv", "embed")
+    assert axes["decoder"]["layers"]["mlp"]["wi_0"]["kernel"] == ("layers", "embed", "mlp")
     assert axes["token_embedder"]["embedding"] == ("vocab", "embed")
     assert axes["decoder"]["logits_dense"]["kernel"] == ("embed", "vocab")
     assert axes["decoder"]["relpos_bias"]["rel_embedding"] == ("heads", "relpos_buckets")
-    # Relative position tables are per stack, not per layer.
-    assert "relpos_bias" not in axes["encoder"]["layers_1"]["attention"]
+    # Relative position tables are per stack, not per layer; layers are stacked (scanned).
+    assert "relpos_bias" not in layers["attention"]
+    shapes = jax.tree.map(lambda box: box.value.shape, boxed,
+                          is_leaf=lambda x: isinstance(x, nn.LogicallyPartitioned))
+    assert shapes["decoder"]["layers"]["self_attention"]["query"]["kernel"] == (2, 16, 4, 4)
 
 
 def test_xl_abstract_params_are_free():
@@ -156,11 +172,14 @@ def test_packed_examples_equal_separate_examples(params):
 def test_out_of_vocabulary_ids_are_an_error_with_both_values(params):
     enc, dec = _batch(np.random.default_rng(3))
     enc[1, 2] = 64
+    model = T5(TINY)  # eager apply: concrete ids are checked before anything runs
     with pytest.raises(VocabularyError, match=r"token id 64 at index \(1, 2\).*\[0, 64\)"):
-        _apply(params, enc, dec)
+        model.apply({"params": params}, enc, dec)
     enc[1, 2] = -1
     with pytest.raises(VocabularyError, match="token id -1"):
-        _apply(params, enc, dec)
+        model.apply({"params": params}, enc, dec)
+    with pytest.raises(VocabularyError, match="decoder_input_tokens holds token id 99"):
+        model.apply({"params": params}, np.abs(enc), np.full_like(dec, 99))
 
 
 def test_bfloat16_compute_is_close_to_float32(params):
@@ -171,8 +190,7 @@ def test_bfloat16_compute_is_close_to_float32(params):
     assert np.abs(full - half).max() < 0.05 * np.abs(full).max()
 
 
-@pytest.mark.parametrize("policy", ["full", "save_dots"])
-def test_remat_gives_the_same_loss_and_gradients(params, policy):
+def test_remat_gives_the_same_loss_and_gradients(params):
     enc, dec = _batch(np.random.default_rng(5))
     targets = np.roll(dec, -1, axis=1)
 
@@ -180,24 +198,27 @@ def test_remat_gives_the_same_loss_and_gradients(params, policy):
         def fn(p):
             logits = T5(config).apply({"params": p}, enc, dec)
             return token_cross_entropy(logits=logits, targets=jnp.asarray(targets))[0]
-        return jax.value_and_grad(fn)(params)
+        return jax.jit(jax.value_and_grad(fn))(params)
 
     base_loss, base_grads = loss(TINY)
-    remat_loss, remat_grads = loss(TINY.replace(remat_policy=policy))
-    np.testing.assert_allclose(base_loss, remat_loss, rtol=1e-6)
-    for a, b in zip(jax.tree.leaves(base_grads), jax.tree.leaves(remat_grads)):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    for policy in ("full", "save_dots"):
+        remat_loss, remat_grads = loss(TINY.replace(remat_policy=policy))
+        np.testing.assert_allclose(base_loss, remat_loss, rtol=1e-6)
+        for a, b in zip(jax.tree.leaves(base_grads), jax.tree.leaves(remat_grads)):
+            np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_dropout_needs_an_rng_and_changes_outputs(params):
     enc, dec = _batch(np.random.default_rng(6))
-    model = T5(TINY.replace(dropout_rate=0.3))
-    a = model.apply({"params": params}, enc, dec, deterministic=False,
-                    rngs={"dropout": jax.random.key(1)})
-    b = model.apply({"params": params}, enc, dec, deterministic=False,
-                    rngs={"dropout": jax.random.key(2)})
+    config = TINY.replace(dropout_rate=0.3)
+    train = _forward(config, deterministic=False)
+    a = train(params, enc, dec, dropout_rng=jax.random.key(1))
+    b = train(params, enc, dec, dropout_rng=jax.random.key(2))
     assert np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-3
-    np.testing.assert_allclose(model.apply({"params": params}, enc, dec),
+    with pytest.raises(Exception, match="dropout"):
+        train(params, enc, dec)
+    # Evaluation ignores the dropout rate.
+    np.testing.assert_allclose(_apply(params, enc, dec, config=config),
                                _apply(params, enc, dec), atol=1e-6)
 
 

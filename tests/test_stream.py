@@ -130,3 +130,20 @@ def test_bad_shard_arguments(kwargs, fragment):
 def test_bad_configuration(make, fragment):
     with pytest.raises(ConfigError, match=fragment):
         make()
+
+
+def test_block_examples_equal_the_stream():
+    from symjax.sql.stream import block_examples
+
+    full = [e for e in itertools.takewhile(lambda e: e.block < 5, examples(4))]
+    by_block = [e for b in range(5) for e in block_examples(4, b)]
+    assert [e.inputs for e in by_block] == [e.inputs for e in full]
+
+
+def test_stream_that_cannot_produce_raises():
+    from symjax.errors import SamplingError
+
+    one_row = Table.from_columns(["a"], ["text"], [["x"]])
+    cfg = StreamConfig(tables=[one_row], sampler=SamplerConfig(family_weights={"most_frequent": 1.0}, max_attempts=1))
+    with pytest.raises(SamplingError, match="produced no example"):
+        next(examples(0, config=cfg))

@@ -133,6 +133,8 @@ def _t5x_target(params, config):
         array = params
         for key in entry.target:
             array = array[key]
+        if entry.layer is not None:  # symjax stacks layers; t5x names each one
+            array = array[entry.layer]
         node = target
         parts = entry.source.split("/")
         for key in parts[:-1]:
@@ -250,8 +252,8 @@ def test_own_format_errors(tmp_path, small_params):
                                               "32128, found 40"):
         load_checkpoint(directory=directory, config=from_name("base"))
     incomplete = jax.tree.map(lambda x: x, small_params)
-    del incomplete["encoder"]["layers_1"]
-    with pytest.raises(CheckpointError, match="missing encoder/layers_1/"):
+    del incomplete["encoder"]["layers"]["mlp"]
+    with pytest.raises(CheckpointError, match="missing encoder/layers/mlp/"):
         save_checkpoint(directory=str(tmp_path / "other"), params=incomplete, config=SMALL)
 
 

@@ -18,7 +18,6 @@ seconds. Output: one table, plus ``--json`` for a machine-readable line.
 """
 from __future__ import annotations
 
-import functools
 import json
 import time
 from typing import Any

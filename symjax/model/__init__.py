@@ -13,8 +13,8 @@ Sharding lives in :mod:`symjax.train.partitioning`; parameters carry logical axi
 """
 from symjax.model.config import (MODEL_SIZES, T5Config, config_mismatches, from_hf_config,
                                  from_name)
-from symjax.model.t5 import (BATCH, EMBED, HEADS, KV, LENGTH, LOGICAL_AXIS_NAMES, MLP,
-                             RELPOS_BUCKETS, VOCAB, T5, abstract_params, check_token_ids,
+from symjax.model.t5 import (BATCH, EMBED, HEADS, KV, LAYERS, LENGTH, LOGICAL_AXIS_NAMES,
+                             MLP, RELPOS_BUCKETS, VOCAB, T5, abstract_params, check_token_ids,
                              init_params, param_logical_axes, relative_position_bucket,
                              token_cross_entropy)
 from symjax.model.decoding import (DecodeResult, beam_search, brevity_penalty, greedy_decode,
@@ -29,7 +29,7 @@ __all__ = [
     "T5", "init_params", "abstract_params", "param_logical_axes", "check_token_ids",
     "token_cross_entropy", "relative_position_bucket",
     "BATCH", "LENGTH", "EMBED", "MLP", "HEADS", "KV", "VOCAB", "RELPOS_BUCKETS",
-    "LOGICAL_AXIS_NAMES",
+    "LAYERS", "LOGICAL_AXIS_NAMES",
     # decoding
     "DecodeResult", "greedy_decode", "temperature_sample", "beam_search", "brevity_penalty",
     # weights

@@ -193,12 +193,13 @@ def _gather_cache(cache: Any, flat_indices: jax.Array) -> Any:
     """Reorder the self-attention caches of the flattened ``batch * beams`` axis.
 
     Cross-attention caches and the encoder mask are identical across the beams of one
-    example (beams never move between examples), so they are left alone.
+    example (beams never move between examples), so they are left alone. Caches of the
+    scanned layers carry the ``layers`` axis first, so their batch axis is 1.
     """
     def gather(path: tuple[Any, ...], leaf: jax.Array) -> jax.Array:
         names = {str(getattr(k, "key", k)) for k in path}
-        if "self_attention" in names and leaf.ndim > 0:
-            return jnp.take(leaf, flat_indices, axis=0)
+        if "self_attention" in names:
+            return jnp.take(leaf, flat_indices, axis=1 if "layers" in names else 0)
         return leaf
 
     return jax.tree_util.tree_map_with_path(gather, cache)

@@ -12,10 +12,13 @@ Architecture (what Hugging Face ``T5ForConditionalGeneration`` and t5x's
 * Gated-GELU MLP: ``wo(gelu_tanh(wi_0 x) * wi_1 x)``; no biases anywhere.
 * Separate output head (``decoder/logits_dense``), not rescaled by ``d_model**-0.5``.
 
-Parameter names follow t5x (``encoder/layers_0/attention/query/kernel``), so t5x
-checkpoints map one to one. Attention kernels are kept 3-D (``embed, heads, kv`` and
-``heads, kv, embed``) rather than t5x's flattened ``joined_kv``, so that the ``heads``
-axis, and whether it divides the ``model`` mesh axis, is explicit.
+Parameter names follow t5x's sub-module names, with the layers of each stack scanned
+(``nn.scan``) and stacked on a leading ``layers`` axis: t5x's
+``encoder/layers_3/attention/query/kernel`` is ``encoder/layers/attention/query/kernel[3]``
+here (t5x's ``scalable_t5`` does the same). Attention kernels are kept 3-D
+(``embed, heads, kv`` and ``heads, kv, embed``) rather than t5x's flattened ``joined_kv``,
+so that the ``heads`` axis, and whether it divides the ``model`` mesh axis, is explicit.
+The importers in :mod:`symjax.model.weights` do the stacking and reshaping.
 
 Every parameter is created through :func:`flax.linen.with_logical_partitioning` and the main
 activations pass through :func:`flax.linen.with_logical_constraint`; the logical axis names
@@ -36,7 +39,7 @@ from symjax.errors import VocabularyError
 from symjax.model.config import T5Config
 
 __all__ = [
-    "BATCH", "LENGTH", "EMBED", "MLP", "HEADS", "KV", "VOCAB", "RELPOS_BUCKETS",
+    "BATCH", "LENGTH", "EMBED", "MLP", "HEADS", "KV", "VOCAB", "RELPOS_BUCKETS", "LAYERS",
     "LOGICAL_AXIS_NAMES",
     "T5", "RMSNorm", "Attention", "GatedGeluMlp", "RelativePositionBias",
     "relative_position_bucket", "check_token_ids", "token_cross_entropy",
@@ -55,7 +58,8 @@ HEADS = "heads"
 KV = "kv"
 VOCAB = "vocab"
 RELPOS_BUCKETS = "relpos_buckets"
-LOGICAL_AXIS_NAMES = (BATCH, LENGTH, EMBED, MLP, HEADS, KV, VOCAB, RELPOS_BUCKETS)
+LAYERS = "layers"  # the stacked-layer axis of scanned parameters and caches
+LOGICAL_AXIS_NAMES = (BATCH, LENGTH, EMBED, MLP, HEADS, KV, VOCAB, RELPOS_BUCKETS, LAYERS)
 
 # Added to attention logits of masked positions (float32). Finite, so that a fully masked
 # row gives a uniform distribution rather than NaN.
@@ -310,11 +314,14 @@ _ACTIVATION_AXES = (BATCH, LENGTH, EMBED)
 
 
 class EncoderLayer(nn.Module):
+    """One encoder block; a scan body: returns ``(x, None)``."""
+
     config: T5Config
     deterministic: bool = True
 
     @nn.compact
-    def __call__(self, x: jax.Array, position_bias: jax.Array, mask: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, position_bias: jax.Array, mask: jax.Array
+                 ) -> tuple[jax.Array, None]:
         cfg = self.config
         dropout = functools.partial(nn.Dropout(cfg.dropout_rate), deterministic=self.deterministic)
         y = RMSNorm(cfg, name="pre_attention_layer_norm")(x)
@@ -324,26 +331,28 @@ class EncoderLayer(nn.Module):
         x = _constrain(x + dropout(y), _ACTIVATION_AXES)
         y = RMSNorm(cfg, name="pre_mlp_layer_norm")(x)
         y = GatedGeluMlp(cfg, deterministic=self.deterministic, name="mlp")(y)
-        return _constrain(x + dropout(y), _ACTIVATION_AXES)
+        return _constrain(x + dropout(y), _ACTIVATION_AXES), None
 
 
 class DecoderLayer(nn.Module):
+    """One decoder block; a scan body: returns ``(x, None)``."""
+
     config: T5Config
     deterministic: bool = True
     decode: bool = False
+    max_decode_length: int | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array, encoded: jax.Array | None, position_bias: jax.Array,
                  self_mask: jax.Array | None, cross_mask: jax.Array | None,
-                 cache_index: jax.Array | None = None,
-                 max_decode_length: int | None = None) -> jax.Array:
+                 cache_index: jax.Array | None) -> tuple[jax.Array, None]:
         cfg = self.config
         dropout = functools.partial(nn.Dropout(cfg.dropout_rate), deterministic=self.deterministic)
         attention = functools.partial(Attention, cfg, deterministic=self.deterministic,
                                       decode=self.decode)
         y = RMSNorm(cfg, name="pre_self_attention_layer_norm")(x)
         y = attention(name="self_attention")(y, y, position_bias, self_mask, cache_index,
-                                             max_decode_length)
+                                             self.max_decode_length)
         x = _constrain(x + dropout(y), _ACTIVATION_AXES)
         y = RMSNorm(cfg, name="pre_cross_attention_layer_norm")(x)
         y = attention(is_cross=True, name="encoder_decoder_attention")(y, encoded, None,
@@ -351,16 +360,32 @@ class DecoderLayer(nn.Module):
         x = _constrain(x + dropout(y), _ACTIVATION_AXES)
         y = RMSNorm(cfg, name="pre_mlp_layer_norm")(x)
         y = GatedGeluMlp(cfg, deterministic=self.deterministic, name="mlp")(y)
-        return _constrain(x + dropout(y), _ACTIVATION_AXES)
+        return _constrain(x + dropout(y), _ACTIVATION_AXES), None
 
 
-def _maybe_remat(layer_cls: type[nn.Module], policy: str) -> type[nn.Module]:
-    if policy == "none":
-        return layer_cls
-    checkpoint_policy = (
-        None if policy == "full" else jax.checkpoint_policies.dots_with_no_batch_dims_saveable
+def _layer_stack(layer_cls: type[nn.Module], config: T5Config, num_layers: int,
+                 num_inputs: int, *, decode: bool = False) -> type[nn.Module]:
+    """``num_layers`` copies of ``layer_cls`` under ``nn.scan``, remat'ed per the config.
+
+    Parameters (and decoding caches) are stacked on a leading ``layers`` axis. Scanning,
+    rather than unrolling, bounds training memory by construction: the backward pass of
+    layer ``i`` recomputes only layer ``i``. (XLA's CPU scheduler hoists the recomputation
+    of unrolled remat'ed layers, so the memory report would otherwise be meaningless; it
+    also compiles a 24-layer stack once instead of 24 times.)
+    """
+    body = layer_cls
+    if config.remat_policy != "none" and not decode:
+        policy = (None if config.remat_policy == "full"
+                  else jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
+        body = nn.remat(layer_cls, policy=policy, prevent_cse=False)
+    return nn.scan(
+        body,
+        variable_axes={"params": 0, "cache": 0},
+        split_rngs={"params": True, "dropout": True},
+        in_axes=(nn.broadcast,) * num_inputs,
+        length=num_layers,
+        metadata_params={nn.PARTITION_NAME: LAYERS},
     )
-    return nn.remat(layer_cls, policy=checkpoint_policy)
 
 
 class Encoder(nn.Module):
@@ -373,11 +398,8 @@ class Encoder(nn.Module):
         length = embedded.shape[1]
         x = nn.Dropout(cfg.dropout_rate)(embedded, deterministic=deterministic)
         bias = RelativePositionBias(cfg, bidirectional=True, name="relpos_bias")(length, length)
-        layer_cls = _maybe_remat(EncoderLayer, cfg.remat_policy)
-        for index in range(cfg.num_encoder_layers):
-            x = layer_cls(cfg, deterministic=deterministic, name=f"layers_{index}")(
-                x, bias, mask
-            )
+        stack = _layer_stack(EncoderLayer, cfg, cfg.num_encoder_layers, 2)
+        x, _ = stack(cfg, deterministic=deterministic, name="layers")(x, bias, mask)
         x = RMSNorm(cfg, name="encoder_norm")(x)
         return nn.Dropout(cfg.dropout_rate)(x, deterministic=deterministic)
 
@@ -408,20 +430,14 @@ class Decoder(nn.Module):
                 index_var.value = cache_index + 1
             else:
                 bias = relpos(length, length)
-            layer_cls = DecoderLayer
         else:
             bias = relpos(length, length)
-            layer_cls = _maybe_remat(DecoderLayer, cfg.remat_policy)
 
         x = nn.Dropout(cfg.dropout_rate)(embedded, deterministic=deterministic)
-        for index in range(cfg.num_decoder_layers):
-            layer = layer_cls(cfg, deterministic=deterministic, decode=decode,
-                              name=f"layers_{index}")
-            if decode:
-                x = layer(x, encoded, bias, self_mask, cross_mask, cache_index,
-                          max_decode_length)
-            else:
-                x = layer(x, encoded, bias, self_mask, cross_mask)
+        stack = _layer_stack(DecoderLayer, cfg, cfg.num_decoder_layers, 5, decode=decode)
+        x, _ = stack(cfg, deterministic=deterministic, decode=decode,
+                     max_decode_length=max_decode_length, name="layers")(
+            x, encoded, bias, self_mask, cross_mask, cache_index)
         x = RMSNorm(cfg, name="decoder_norm")(x)
         x = nn.Dropout(cfg.dropout_rate)(x, deterministic=deterministic)
         head = _Kernel(shape=(cfg.d_model, cfg.vocab_size), axes=(EMBED, VOCAB),

@@ -11,9 +11,11 @@
   ``config.json`` and an orbax checkpoint ``params/``; the round trip is exact, and
   :func:`load_checkpoint` can restore straight onto ``NamedSharding``s.
 
-Every importer builds the full expected name list from the config, so a missing, extra or
-mis-shaped tensor is a :class:`CheckpointError` that names it, and a checkpoint of another
-size fails with the config fields that differ. Checkpoint paths must be local (copy
+Every importer builds the full expected name list from the config (:func:`hf_layout`,
+:func:`t5x_layout`: one row per source tensor, with its symjax path, layer index on the
+stacked ``layers`` axis, expected shape and transform), so a missing, extra or mis-shaped
+tensor is a :class:`CheckpointError` that names it, and a checkpoint of another size fails
+first with the config fields that differ (``d_model: expected 2048, found 768``). Checkpoint paths must be local (copy
 ``gs://`` checkpoints first, e.g. ``gsutil -m cp -r``).
 """
 from __future__ import annotations
@@ -62,6 +64,7 @@ class _Entry:
     target: ParamPath
     source_shapes: tuple[tuple[int, ...], ...]  # accepted shapes, first is canonical
     transform: Callable[[np.ndarray], np.ndarray]
+    layer: int | None = None  # index on the stacked ``layers`` axis of ``target``
 
 
 def _identity(x: np.ndarray) -> np.ndarray:
@@ -73,7 +76,7 @@ def _transpose(x: np.ndarray) -> np.ndarray:
 
 
 def _attention_entries(config: T5Config, source: Callable[[str], str], target: ParamPath,
-                       *, layout: str) -> list[_Entry]:
+                       *, layout: str, layer: int) -> list[_Entry]:
     d, h, k = config.d_model, config.num_heads, config.head_dim
     entries = []
     for src, dst in (("q", "query"), ("k", "key"), ("v", "value"), ("o", "out")):
@@ -90,7 +93,7 @@ def _attention_entries(config: T5Config, source: Callable[[str], str], target: P
             accepted = ((h * k, d) if is_out else (d, h * k), shape)
             transform = (lambda x, s=shape: np.ascontiguousarray(x).reshape(s))
             name = source(dst)
-        entries.append(_Entry(name, target + (dst, "kernel"), accepted, transform))
+        entries.append(_Entry(name, target + (dst, "kernel"), accepted, transform, layer))
     return entries
 
 
@@ -112,38 +115,38 @@ def hf_layout(config: T5Config) -> list[_Entry]:
             (stack, "relpos_bias", "rel_embedding"), ((buckets, h),), _transpose,
         ))
 
-    def mlp(prefix: str, target: ParamPath) -> list[_Entry]:
+    def mlp(prefix: str, target: ParamPath, layer: int) -> list[_Entry]:
         return [
             _Entry(f"{prefix}.DenseReluDense.wi_0.weight", target + ("wi_0", "kernel"),
-                   ((f, d),), _transpose),
+                   ((f, d),), _transpose, layer),
             _Entry(f"{prefix}.DenseReluDense.wi_1.weight", target + ("wi_1", "kernel"),
-                   ((f, d),), _transpose),
+                   ((f, d),), _transpose, layer),
             _Entry(f"{prefix}.DenseReluDense.wo.weight", target + ("wo", "kernel"),
-                   ((d, f),), _transpose),
+                   ((d, f),), _transpose, layer),
         ]
 
-    def norm(name: str, target: ParamPath) -> _Entry:
-        return _Entry(name, target + ("scale",), ((d,),), _identity)
+    def norm(name: str, target: ParamPath, layer: int) -> _Entry:
+        return _Entry(name, target + ("scale",), ((d,),), _identity, layer)
 
     for i in range(config.num_encoder_layers):
-        hf, sj = f"encoder.block.{i}.layer", ("encoder", f"layers_{i}")
+        hf, sj = f"encoder.block.{i}.layer", ("encoder", "layers")
         entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.0.SelfAttention.{p}.weight",
-                                      sj + ("attention",), layout="hf")
-        entries.append(norm(f"{hf}.0.layer_norm.weight", sj + ("pre_attention_layer_norm",)))
-        entries += mlp(f"{hf}.1", sj + ("mlp",))
-        entries.append(norm(f"{hf}.1.layer_norm.weight", sj + ("pre_mlp_layer_norm",)))
+                                      sj + ("attention",), layout="hf", layer=i)
+        entries.append(norm(f"{hf}.0.layer_norm.weight", sj + ("pre_attention_layer_norm",), i))
+        entries += mlp(f"{hf}.1", sj + ("mlp",), i)
+        entries.append(norm(f"{hf}.1.layer_norm.weight", sj + ("pre_mlp_layer_norm",), i))
     for i in range(config.num_decoder_layers):
-        hf, sj = f"decoder.block.{i}.layer", ("decoder", f"layers_{i}")
+        hf, sj = f"decoder.block.{i}.layer", ("decoder", "layers")
         entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.0.SelfAttention.{p}.weight",
-                                      sj + ("self_attention",), layout="hf")
+                                      sj + ("self_attention",), layout="hf", layer=i)
         entries.append(norm(f"{hf}.0.layer_norm.weight",
-                            sj + ("pre_self_attention_layer_norm",)))
+                            sj + ("pre_self_attention_layer_norm",), i))
         entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.1.EncDecAttention.{p}.weight",
-                                      sj + ("encoder_decoder_attention",), layout="hf")
+                                      sj + ("encoder_decoder_attention",), layout="hf", layer=i)
         entries.append(norm(f"{hf}.1.layer_norm.weight",
-                            sj + ("pre_cross_attention_layer_norm",)))
-        entries += mlp(f"{hf}.2", sj + ("mlp",))
-        entries.append(norm(f"{hf}.2.layer_norm.weight", sj + ("pre_mlp_layer_norm",)))
+                            sj + ("pre_cross_attention_layer_norm",), i))
+        entries += mlp(f"{hf}.2", sj + ("mlp",), i)
+        entries.append(norm(f"{hf}.2.layer_norm.weight", sj + ("pre_mlp_layer_norm",), i))
     return entries
 
 
@@ -161,6 +164,10 @@ def t5x_layout(config: T5Config) -> list[_Entry]:
     def same(path: ParamPath, shape: tuple[int, ...]) -> _Entry:
         return _Entry("/".join(path), path, (shape,), _identity)
 
+    def stacked(stack: str, index: int, path: ParamPath, shape: tuple[int, ...]) -> _Entry:
+        source = "/".join((stack, f"layers_{index}") + path)
+        return _Entry(source, (stack, "layers") + path, (shape,), _identity, index)
+
     entries = [
         same(("token_embedder", "embedding"), (v, d)),
         same(("decoder", "logits_dense", "kernel"), (d, v)),
@@ -177,12 +184,12 @@ def t5x_layout(config: T5Config) -> list[_Entry]:
         for attention in attentions:
             out += _attention_entries(
                 config, lambda p, a=attention: "/".join(base + (a, p, "kernel")),
-                base + (attention,), layout="t5x",
+                (stack, "layers", attention), layout="t5x", layer=index,
             )
-        out += [same(base + ("mlp", "wi_0", "kernel"), (d, f)),
-                same(base + ("mlp", "wi_1", "kernel"), (d, f)),
-                same(base + ("mlp", "wo", "kernel"), (f, d))]
-        out += [same(base + (n, "scale"), (d,)) for n in norms]
+        out += [stacked(stack, index, ("mlp", "wi_0", "kernel"), (d, f)),
+                stacked(stack, index, ("mlp", "wi_1", "kernel"), (d, f)),
+                stacked(stack, index, ("mlp", "wo", "kernel"), (f, d))]
+        out += [stacked(stack, index, (n, "scale"), (d,)) for n in norms]
         return out
 
     for i in range(config.num_encoder_layers):
@@ -289,10 +296,18 @@ def _convert(*, entries: list[_Entry], available: Mapping[str, tuple[int, ...]],
                 f"vocab_size={config.vocab_size}); is the checkpoint of another size?"
             )
     dtype = config.storage_dtype
+    num_layers = {"encoder": config.num_encoder_layers, "decoder": config.num_decoder_layers}
     params: Params = {}
+    stacks: dict[ParamPath, np.ndarray] = {}
     for entry in entries:
-        _set_path(params, entry.target, entry.transform(np.asarray(read(entry.source)))
-                  .astype(dtype))
+        value = entry.transform(np.asarray(read(entry.source))).astype(dtype)
+        if entry.layer is None:
+            _set_path(params, entry.target, value)
+            continue
+        if entry.target not in stacks:
+            stacks[entry.target] = np.empty((num_layers[entry.target[0]],) + value.shape, dtype)
+            _set_path(params, entry.target, stacks[entry.target])
+        stacks[entry.target][entry.layer] = value
     return params
 
 

@@ -26,7 +26,7 @@ from symjax.sql.plan import Query
 from symjax.sql.render import SQL_STYLES, render
 from symjax.sql.table import Table
 
-__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "examples", "block_seed"]
+__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "examples", "block_examples", "block_seed"]
 
 INSTRUCTIONS: dict[str, str] = {
     "execute": "Execute SQL on the table:",
@@ -280,7 +280,44 @@ def examples(
     return _iterate(maker, shard_index, num_shards, start_block)
 
 
+_MAX_EMPTY_BLOCKS = 200
+
+
 def _iterate(maker: _BlockMaker, shard_index: int, num_shards: int, start_block: int) -> Iterator[Example]:
     first = start_block + ((shard_index - start_block) % num_shards)
+    empty = 0
     for b in itertools.count(first, num_shards):
-        yield from maker.block(b)
+        got = maker.block(b)
+        if got:
+            empty = 0
+            yield from got
+            continue
+        empty += 1
+        if empty >= _MAX_EMPTY_BLOCKS:
+            raise SamplingError(
+                f"{empty} blocks in a row (up to block {b}) produced no example: no table fits "
+                "the input budget or no family can be sampled on the tables; raise "
+                "max_input_chars, give other tables, or change the family weights"
+            )
+
+
+def block_examples(seed: int, block: int, *, config: StreamConfig | None = None) -> list[Example]:
+    """The examples of one block of the stream (possibly none): a pure function of
+    ``(seed, block, config)``, for sources that index blocks directly (e.g. a resumable
+    ``tf.data.Dataset.range`` of block numbers)."""
+    if not isinstance(block, int) or block < 0:
+        raise ConfigError(f"block must be a non-negative int, got {block!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    key = (seed, id(config))
+    maker = _MAKERS.get(key)
+    if maker is None or maker.config is not (config or _DEFAULT_STREAM):
+        maker = _BlockMaker(seed, config or _DEFAULT_STREAM)
+        if len(_MAKERS) > 64:
+            _MAKERS.clear()
+        _MAKERS[key] = maker
+    return maker.block(block)
+
+
+_MAKERS: dict[tuple[int, int], _BlockMaker] = {}
+_DEFAULT_STREAM = StreamConfig()

@@ -35,9 +35,11 @@ Two families of scores:
 
 **Reading a prediction as a list.** The model writes several values joined by ``", "``
 (the SQL-execution targets' separator, :data:`symjax.sql.answers.ANSWER_SEPARATOR`) and
-``@NULL@`` for an empty answer. For the official list scorers (WTQ, SQA, WikiSQL) a
-prediction is read both as that list and as one single value, and it is correct when either
-reading is: ``Washington, D.C.`` is not broken apart when the gold answer is that one value.
+``@NULL@`` for an empty answer. A value may itself contain ``", "`` (``Washington,
+D.C.``), so for the official list scorers (WTQ, SQA, WikiSQL) adjacent pieces of the
+prediction may be joined back where the joined text is one of the gold values, and the
+prediction is correct when any such reading is (:func:`prediction_readings`). Joining can
+only rebuild a gold value the model wrote out in full; it never invents one.
 """
 from __future__ import annotations
 
@@ -154,17 +156,56 @@ def denotation_accuracy(targets: Sequence[Any], predictions: Sequence[str | None
 
 
 # ---------------------------------------------------------------------------- list readings
-def prediction_readings(text: str | None, *, empty_tokens: Iterable[str] = (EMPTY_ANSWER,)) -> list[list[str]]:
-    """The ways a generated answer is read as a list of values: split on ``", "`` and, when
-    that gives several values, also the whole text as one value. ``@NULL@`` (and any of
-    ``empty_tokens``) or blank text is the empty list. ``None`` (missing) has no reading."""
+_MAX_READINGS = 256
+
+
+def prediction_readings(
+    text: str | None,
+    *,
+    empty_tokens: Iterable[str] = (EMPTY_ANSWER,),
+    mergeable: Callable[[str], bool] | None = None,
+) -> list[list[str]]:
+    """The ways a generated answer is read as a list of values.
+
+    The text is split on ``", "``; ``@NULL@`` (and any of ``empty_tokens``) or blank text is
+    the empty list; ``None`` (a missing prediction) has no reading. Adjacent pieces may be
+    joined back into one value where ``mergeable(joined)`` is true (the scorers pass "is
+    the text of a gold value"), so ``Washington, D.C.`` or ``St. Louis, MO`` stay whole;
+    every such reading is returned (at most 256), the plain split first.
+    """
     if text is None:
         return []
     text = _text(text).strip()
     if not text or text in set(empty_tokens):
         return [[]]
-    items = [part.strip() for part in text.split(ANSWER_SEPARATOR)]
-    return [items, [text]] if len(items) > 1 else [items]
+    parts = [part.strip() for part in text.split(ANSWER_SEPARATOR)]
+    if mergeable is None or len(parts) == 1:
+        return [parts]
+    n = len(parts)
+    # joinable[i][j]: pieces i..j (j > i) joined form a gold value
+    spans = {
+        (i, j) for i in range(n) for j in range(i + 1, n)
+        if mergeable(ANSWER_SEPARATOR.join(parts[i : j + 1]))
+    }
+    readings: list[list[str]] = []
+
+    def walk(i: int, acc: list[str]) -> None:
+        if len(readings) >= _MAX_READINGS:
+            return
+        if i == n:
+            readings.append(list(acc))
+            return
+        acc.append(parts[i])
+        walk(i + 1, acc)
+        acc.pop()
+        for j in range(i + 1, n):
+            if (i, j) in spans:
+                acc.append(ANSWER_SEPARATOR.join(parts[i : j + 1]))
+                walk(j + 1, acc)
+                acc.pop()
+
+    walk(0, [])
+    return readings
 
 
 def _any_reading(prediction: str | None, accept: Callable[[list[str]], bool], **kw) -> bool:
@@ -176,9 +217,11 @@ def wtq_match(prediction: str | None, answers: Sequence[str], canon: Sequence[st
     """The official WTQ check of one prediction against gold ``answers`` (``targetValue``
     items) typed by ``canon`` (``targetCanon`` items; ``None`` types them by their own text)."""
     target_values = wtq_evaluator.to_value_list(list(answers), None if canon is None else list(canon))
+    gold_texts = {v.normalized for v in target_values}
     return _any_reading(
         prediction,
         lambda items: wtq_evaluator.check_denotation(target_values, wtq_evaluator.to_value_list(items)),
+        mergeable=lambda s: wtq_evaluator.normalize(s) in gold_texts,
     )
 
 
@@ -324,7 +367,11 @@ def tapas_denotation(items: Iterable[str]) -> list[str]:
 def tapas_match(prediction: str | None, answers: Sequence[str], **kw) -> bool:
     """TAPAS answer accuracy of one generated prediction against gold ``answers``."""
     gold = tapas_denotation(answers)
-    return _any_reading(prediction, lambda items: tapas_denotation(items) == gold, **kw)
+    gold_texts = {_text(a).strip().lower() for a in answers}
+    return _any_reading(
+        prediction, lambda items: tapas_denotation(items) == gold,
+        mergeable=lambda s: s.strip().lower() in gold_texts, **kw,
+    )
 
 
 def wikisql_metrics(targets: Sequence[Any], predictions: Sequence[str | None]) -> dict:

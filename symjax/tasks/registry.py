@@ -5,13 +5,13 @@ kept; ``postprocess_fn`` and ``metric_fns`` set, so t5x decoding eval runs):
 
 ``symjax_sql_execution``
     SQL execution, tables linearized ``indexed`` (as the eval prompts), instruction
-    ``execute``. Infinite ``train``; ``validation``/``test`` of 128 tables each (about 1,000
+    ``execute``. Infinite ``train``; ``validation``/``test`` of 64 tables each (about 1,000
     examples), fixed by seed. Generated per host shard (:class:`~symjax.tasks.sources.SqlExecutionSource`).
 ``symjax_sql_execution_<style>_<instruction>``
     Variants for every linearization style (``tapex``, ``indexed``, ``markdown``) and
     instruction phrasing (keys of :data:`symjax.sql.INSTRUCTIONS`).
 ``symjax_sql_execution_200k``
-    A finite, cacheable version (25,000 tables, about 200K examples, the paper's size) for
+    A finite, cacheable version (200K examples' worth of tables, the paper's size) for
     ``python -m seqio.scripts.cache_tasks_main --module_import=symjax.tasks
     --tasks=symjax_sql_execution_200k --output_cache_dir=...`` (64 shards).
 ``symjax_flan_jsonl``
@@ -52,6 +52,7 @@ __all__ = [
     "register_all",
     "is_registered",
     "register_sql_execution_task",
+    "eval_task_name",
     "output_features",
     "TEMPLATE_BENCHMARKS",
     "TABLE_QA",
@@ -105,7 +106,7 @@ def register_sql_execution_task(
     config: Any = None,
     seed: int = 0,
     train_blocks: int | None = None,
-    eval_blocks: int = 128,
+    eval_blocks: int = 64,
     num_shards: int = 16,
 ) -> seqio.Task:
     """Register an SQL-execution task (``config``: a :class:`symjax.sql.StreamConfig` or a
@@ -117,6 +118,23 @@ def register_sql_execution_task(
     )
     _add_task(name, source, metrics.sql_execution_metrics, cacheable=train_blocks is not None)
     return seqio.TaskRegistry.get(name)
+
+
+def eval_task_name(benchmark: str, *, template: int = 0, part: str | None = None) -> str:
+    """The registered name of an eval task; a wrong benchmark, template, BBH task or MMLU
+    subject raises :class:`~symjax.errors.ConfigError` listing the valid ones."""
+    from symjax.errors import ConfigError
+    from symjax.tasks.prompts import template as check_template
+
+    if benchmark in TEMPLATE_BENCHMARKS:
+        check_template(benchmark, template)
+        return f"symjax_{benchmark}_template_{template}"
+    valid = {"bbh": BBH_TASKS, "mmlu": MMLU_SUBJECTS}.get(benchmark)
+    if valid is None:
+        raise ConfigError(f"unknown benchmark {benchmark!r}; use one of {TEMPLATE_BENCHMARKS + ('bbh', 'mmlu')}")
+    if part not in valid:
+        raise ConfigError(f"{benchmark} has no part {part!r}; valid: {list(valid)}")
+    return f"symjax_{benchmark}_{part}"
 
 
 def _stream_config(table_style: str, instruction: str):
@@ -145,7 +163,7 @@ def register_all() -> tuple[str, ...]:
     """(Re-)register every symjax task and mixture with the current settings; returns
     their names."""
     global _registered
-    from symjax.sql import INSTRUCTIONS, TABLE_STYLES
+    from symjax.sql import INSTRUCTIONS, TABLE_STYLES, StreamConfig
 
     _remove_all()
     # SQL execution
@@ -155,9 +173,10 @@ def register_all() -> tuple[str, ...]:
             register_sql_execution_task(
                 f"symjax_sql_execution_{style}_{instruction}", config=_stream_config(style, instruction)
             )
+    config_200k = _stream_config("indexed", "execute")
+    per_table = StreamConfig().queries_per_table
     register_sql_execution_task(
-        "symjax_sql_execution_200k", config=_stream_config("indexed", "execute"), train_blocks=25_000,
-        num_shards=64,
+        "symjax_sql_execution_200k", config=config_200k, train_blocks=-(-200_000 // per_table), num_shards=64,
     )
     # FLAN from JSONL
     _add_task(

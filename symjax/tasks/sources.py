@@ -60,7 +60,7 @@ class SqlExecutionSource(seqio.DataSource):
         *,
         seed: int = 0,
         train_blocks: int | None = None,
-        eval_blocks: int = 128,
+        eval_blocks: int = 64,
         num_shards: int = 16,
         splits: Sequence[str] = ("train", "validation", "test"),
     ):

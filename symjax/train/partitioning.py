@@ -10,8 +10,8 @@ array. Dimensions no rule assigns are replicated. So ``("embed", "model")`` foll
 
 The tables below are t5x's ``standard_logical_axis_rules`` written out
 (``t5x/partitioning.py``); ``joined_kv`` is absent because symjax keeps attention kernels
-3-D (``heads`` and ``kv`` separate), and ``relpos_buckets`` is listed with the replicated
-axes. Every logical axis the model uses must appear in the table: an unknown name is a
+3-D (``heads`` and ``kv`` separate), and ``relpos_buckets`` and ``layers`` are listed with
+the replicated axes (t5x replicates ``layers`` too). Every logical axis the model uses must appear in the table: an unknown name is a
 :class:`ShardingError`, not a silent replication.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from symjax.errors import ShardingError
-from symjax.model import (BATCH, EMBED, HEADS, KV, LENGTH, MLP, RELPOS_BUCKETS, VOCAB,
-                          T5Config)
+from symjax.model import (BATCH, EMBED, HEADS, KV, LAYERS, LENGTH, MLP, RELPOS_BUCKETS,
+                          VOCAB, T5Config)
 
 __all__ = [
     "DATA", "MODEL", "MESH_AXES",
@@ -50,6 +50,7 @@ _REPLICATED: LogicalAxisRules = (
     (KV, None),
     (LENGTH, None),
     (RELPOS_BUCKETS, None),
+    (LAYERS, None),  # the stacked axis of scanned layers: every device holds all layers
 )
 
 # 1-D activations, 1-D parameters (t5x's default): batch over data; vocab, mlp and heads
