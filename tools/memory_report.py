@@ -13,8 +13,20 @@ a TPU or GPU compiler fuses differently, so treat figures as estimates within ~2
       python tools/memory_report.py --model=xl --mesh=data:2,model:4 --batch=16 \
         --input_length=2048 --target_length=128 --remat=full
 
-Expected time: 2-6 minutes of compilation for XL on 2 CPU cores; ``--model=tiny`` takes
-seconds. Output: one table, plus ``--json`` for a machine-readable line.
+Expected time: about 20 s of compilation for XL on 2 CPU cores (the layers are scanned, so
+a stack compiles once); peak host memory about 2.5 GB. Output: one table, plus ``--json``
+for a machine-readable line. XL figures measured this way (bf16 activations, float32
+params, Adafactor, dropout 0.1, remat full, input 2048, target 128), per device:
+
+    mesh             batch  arguments  temporaries  total
+    data:1,model:8   16     1.90 GiB   19.60 GiB    21.50 GiB
+    data:2,model:4   16     3.79 GiB   15.91 GiB    19.70 GiB
+    data:1,model:8   8      1.90 GiB   10.55 GiB    12.45 GiB
+    data:2,model:4   8      3.79 GiB    9.47 GiB    13.26 GiB
+
+``--remat=none`` needs about 117 GiB of temporaries at data:2,model:4, batch 16: the
+attention probabilities of every layer (``[batch, heads, 2048, 2048]``) are kept for the
+backward pass.
 """
 from __future__ import annotations
 

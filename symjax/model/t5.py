@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from symjax.errors import VocabularyError
+from symjax.errors import ModelError, VocabularyError
 from symjax.model.config import T5Config
 
 __all__ = [
@@ -165,7 +165,7 @@ class RelativePositionBias(nn.Module):
             return jnp.take(table, jnp.asarray(bucket(relative), jnp.int32), axis=1)
         # One query at a traced position (incremental decoding): slice a static row table.
         if q_len != 1:
-            raise ValueError(f"query_position needs q_len == 1, got {q_len}")
+            raise ModelError(f"query_position needs q_len == 1, got {q_len}")
         row_table = jnp.asarray(bucket(np.arange(-(k_len - 1), k_len)), jnp.int32)
         row = jax.lax.dynamic_slice(row_table, (k_len - 1 - query_position,), (k_len,))
         return jnp.take(table, row, axis=1)[:, None, :]
@@ -216,7 +216,8 @@ class Attention(nn.Module):
     """Multi-head attention, with a key/value cache for incremental decoding.
 
     ``decode=True`` uses the ``cache`` collection. Self-attention: the first call creates
-    zero ``cached_key``/``cached_value`` of shape ``[batch, max_decode_length, heads, kv]``;
+    zero ``cached_key``/``cached_value`` of shape ``[batch, max_decode_length, heads, kv]``
+    (per layer; the scanned stack adds a leading ``layers`` axis);
     later calls write the step's key and value at ``cache_index``. Cross-attention
     (``is_cross``): the first call projects the encoder output once and caches it; later
     calls ignore ``inputs_kv``.
@@ -266,7 +267,7 @@ class Attention(nn.Module):
                                              value.dtype)
                 if initialized:
                     if query.shape[1] != 1:
-                        raise ValueError(
+                        raise ModelError(
                             f"incremental decoding takes one position per step, got "
                             f"{query.shape[1]}"
                         )
