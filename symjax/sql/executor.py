@@ -361,14 +361,18 @@ def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
     if sel.limit is not None and len(idx) > n_out:
         if ocol is None:
             ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified rows")
+    rows = idx.tolist()
     if ocol is not None and n_out > 0:
-        _check_ties(ctx, _column_keys(ctx, ocol)[idx], pkeys[idx], n_out)
-    out = idx[:n_out]
-    values = [_decode(ctx, col, k) for k in pkeys[out].tolist()]
+        _check_ties(ctx, _column_keys(ctx, ocol)[idx].tolist(), pkeys[idx].tolist(), n_out)
+    if col == ROWID:
+        values = [i + 1 for i in rows[:n_out]]
+    else:
+        column = ctx.table.column(col)  # the decoded Python values, cached on the table
+        values = [column[i] for i in rows[:n_out]]
     return values, ocol is not None, False
 
 
-def _check_ties(ctx: _Context, okeys: np.ndarray, pkeys: np.ndarray, n_out: int) -> None:
+def _check_ties(ctx: _Context, okeys: list[float], pkeys: list[float], n_out: int) -> None:
     """Ambiguous if rows tied on the sort key, of which some are in the output, project
     different values (another tie-break would print something else)."""
     n = len(okeys)
@@ -381,7 +385,7 @@ def _check_ties(ctx: _Context, okeys: np.ndarray, pkeys: np.ndarray, n_out: int)
         if end - start > 1:
             run = pkeys[start:end]
             first = run[0]
-            same = all((x == first) or (x != x and first != first) for x in run.tolist())
+            same = all((x == first) or (x != x and first != first) for x in run)
             if not same:
                 ctx.ambiguity.append("ties under ORDER BY make the order or the rows kept unspecified")
                 return
@@ -430,7 +434,7 @@ def _run_grouped(ctx: _Context, sel: Select, program) -> tuple[list[Any], bool, 
     pvals = pvals[order]
     n_out = len(pvals) if sel.limit is None else max(0, min(sel.limit, len(pvals)))
     if ordered and n_out > 0:
-        _check_ties(ctx, okeys, pvals, n_out)
+        _check_ties(ctx, okeys.tolist(), pvals.tolist(), n_out)
     elif sel.limit is not None and len(pvals) > n_out:
         ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified groups")
     if isinstance(proj, Column):
