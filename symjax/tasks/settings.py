@@ -18,6 +18,13 @@ Data directory (``SYMJAX_DATA_DIR`` / :func:`set_data_dir`)
     ``set_data_dir(path, benchmark="wtq")`` points one benchmark elsewhere. Eval tasks read
     the directory when their dataset is built, so it may be set after ``import symjax.tasks``.
 
+TFDS data directory (``SYMJAX_TFDS_DATA_DIR`` / :func:`set_tfds_data_dir`)
+    Where the ``symjax_wtq_tfds_template_<k>`` tasks look for the prepared TFDS builder
+    ``wiki_table_questions``; unset, TFDS's own default (``$TFDS_DATA_DIR``, else
+    ``~/tensorflow_datasets``). Read when a dataset is built; nothing is ever downloaded
+    (prepare it with ``tfds build wiki_table_questions --data_dir=DIR``). Which TFDS split a
+    seqio split reads: :data:`DEFAULT_TFDS_SPLITS`, changed with :func:`set_tfds_splits`.
+
 Split files (:func:`set_split_files`)
     Which raw file a seqio split reads, per benchmark (:data:`DEFAULT_SPLIT_FILES`), e.g.
     ``set_split_files("wtq", test="pristine-unseen-tables")``.
@@ -56,6 +63,12 @@ __all__ = [
     "set_data_dir",
     "split_file",
     "set_split_files",
+    "WTQ_TFDS_BUILDER",
+    "DEFAULT_TFDS_SPLITS",
+    "tfds_data_dir",
+    "set_tfds_data_dir",
+    "tfds_split",
+    "set_tfds_splits",
     "get_vocabulary",
     "set_vocabulary",
     "vocabulary_from_spec",
@@ -81,7 +94,15 @@ DEFAULT_SPLIT_FILES: dict[str, dict[str, str]] = {
     "mmlu": {"validation": "val", "test": "test"},
 }
 
+# The TFDS builder of WTQ (tensorflow_datasets.structured.wiki_table_questions, v1.0.0) and
+# seqio split -> TFDS split: the same questions as the raw-file WTQ tasks read
+# (split-1-dev = random-split-1-dev.tsv, test = pristine-unseen-tables.tsv).
+WTQ_TFDS_BUILDER = "wiki_table_questions"
+DEFAULT_TFDS_SPLITS: dict[str, str] = {"train": "train", "validation": "split-1-dev", "test": "test"}
+
 _state: dict[str, Any] = {
+    "tfds_data_dir": None,
+    "tfds_splits": {},
     "data_dir": None,
     "benchmark_dirs": {},
     "split_files": {},
@@ -158,6 +179,47 @@ def set_split_files(benchmark: str, **files: str) -> None:
         if not isinstance(stem, str) or not stem:
             raise ConfigError(f"split file for {benchmark}:{split} must be a non-empty string, got {stem!r}")
     _state["split_files"].setdefault(benchmark, {}).update(files)
+
+
+# ---------------------------------------------------------------------------- TFDS
+def tfds_data_dir() -> str | None:
+    """The TFDS data directory of the TFDS-backed tasks: :func:`set_tfds_data_dir`, else
+    ``$SYMJAX_TFDS_DATA_DIR``, else ``None`` (TFDS's default: ``$TFDS_DATA_DIR`` or
+    ``~/tensorflow_datasets``). A string, so ``gs://`` paths work."""
+    value = _state["tfds_data_dir"] or os.environ.get("SYMJAX_TFDS_DATA_DIR")
+    if not value:
+        return None
+    return value if "://" in value else str(Path(value).expanduser())
+
+
+def set_tfds_data_dir(path: str | os.PathLike | None) -> None:
+    """Set the TFDS data directory (``None``: back to the environment / TFDS's default)."""
+    _state["tfds_data_dir"] = None if path is None else str(path)
+
+
+def tfds_split(split: str) -> str:
+    """The TFDS split (``train``, ``test``, ``split-<N>-train``, ``split-<N>-dev``; any TFDS
+    split expression) that seqio split ``split`` of the TFDS-backed WTQ tasks reads."""
+    splits = {**DEFAULT_TFDS_SPLITS, **_state["tfds_splits"]}
+    if split not in splits:
+        raise ConfigError(
+            f"the TFDS WTQ tasks have no split {split!r}; mapped splits are {sorted(splits)} "
+            "(add one with symjax.tasks.settings.set_tfds_splits)"
+        )
+    return splits[split]
+
+
+def set_tfds_splits(**splits: str) -> None:
+    """Map seqio splits to TFDS splits, e.g. ``set_tfds_splits(validation="split-2-dev")``;
+    ``None`` for a split goes back to :data:`DEFAULT_TFDS_SPLITS`."""
+    for split, name in splits.items():
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"TFDS split for {split!r} must be a non-empty string, got {name!r}")
+    for split, name in splits.items():
+        if name is None:
+            _state["tfds_splits"].pop(split, None)
+        else:
+            _state["tfds_splits"][split] = name
 
 
 # ---------------------------------------------------------------------------- vocabulary

@@ -19,6 +19,18 @@ SQA (SQA Release 1.0)
     tables ``table_csv/<name>.csv``. A sequence is ``(id, annotator)``; the question of
     position ``k`` is, as in the paper, the questions ``0..k`` of its sequence joined by
     spaces. Ids are TAPAS's ``<id>-<annotator>_<position>``.
+WTQ through TFDS (builder ``wiki_table_questions`` v1.0.0, :func:`read_wtq_tfds`)
+    The prepared TFDS dataset (``tfds build wiki_table_questions``), read with
+    ``tfds.load(..., download=False)``: nothing is downloaded. Each example's table
+    (``input_text/table``: one ``column_header, row_number, content`` entry per cell) is
+    rebuilt as a :class:`symjax.sql.Table`; ``input_text/context`` is the question and
+    ``target_text`` the escaped, ``|``-joined ``targetValue``. Differences from the raw
+    files: TFDS has **no targetCanon**, so the official WTQ metric types gold items by
+    their own text (``2 inches`` or ``9 February 2013`` stay strings), an approximation
+    of the official number (the raw ``.tagged`` files remain the exact path); TFDS read the
+    tables with ``csv.DictReader``, so a repeated header name was collapsed into one column
+    before it got here, and ``\\n`` in a cell came out as ``n``; and the examples carry
+    no WTQ ids, so ids are ``<tfds split>-<index>`` (in TFDS's order).
 TabFact (github.com/wenhuchen/Table-Fact-Checking)
     ``tokenized_data/<split>_examples.json``, ``<split>_examples.json`` or ``<split>.json``
     (``{table_id: [statements, labels, caption]}``, label 1 = entailed); tables
@@ -36,7 +48,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 from symjax.errors import DataError, MissingDataError, TableError
 from symjax.tasks.prompts import template as get_template
@@ -53,6 +65,9 @@ from symjax.tasks.wtq_evaluator import tsv_unescape, tsv_unescape_list
 __all__ = [
     "TableQuestion",
     "read_wtq",
+    "read_wtq_tfds",
+    "wtq_tfds_table",
+    "wtq_tfds_question",
     "read_sqa",
     "read_tabfact",
     "table_questions_to_examples",
@@ -162,6 +177,148 @@ def read_wtq(root: str | Path, split: str) -> list[TableQuestion]:
             answers=answers, target=", ".join(answers), gold=gold,
         ))
     return out
+
+
+# ---------------------------------------------------------------------------- WTQ via TFDS
+def _str(x: Any) -> str:
+    if isinstance(x, bytes):
+        return x.decode("utf-8")
+    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
+        return _str(x.item())
+    return str(x)
+
+
+def wtq_tfds_table(
+    column_headers: Sequence[Any],
+    row_numbers: Sequence[Any],
+    contents: Sequence[Any],
+    *,
+    name: str | None = None,
+    where: str = "wiki_table_questions example",
+) -> Any:
+    """A :class:`symjax.sql.Table` from the cells of a TFDS ``wiki_table_questions`` table
+    (parallel ``column_header``, ``row_number``, ``content`` lists; bytes or str).
+
+    Rows are grouped by ``row_number`` (in increasing order); columns keep the order in
+    which their headers first appear. A header repeated within one row is a second column
+    (the ``k``-th occurrence in a row is the ``k``-th column of that name), a cell missing
+    from a row is empty, and names go through :func:`symjax.sql.dedupe_header` (empty or
+    repeated names get a unique name), as :func:`symjax.sql.io.read_wtq` does for files.
+    Cells are typed as in the raw-file reader (:mod:`symjax.sql.infer`)."""
+    from symjax.sql import dedupe_header
+    from symjax.sql.io import table_from_rows
+
+    if not (len(column_headers) == len(row_numbers) == len(contents)):
+        raise DataError(
+            f"{where}: the table has {len(column_headers)} column_header, {len(row_numbers)} row_number and "
+            f"{len(contents)} content entries; they must be parallel"
+        )
+    names: list[str] = []
+    index: dict[tuple[str, int], int] = {}
+    rows: dict[int, dict[int, str]] = {}
+    for header, row_number, content in zip(column_headers, row_numbers, contents):
+        header = _str(header)
+        row = rows.setdefault(int(row_number), {})
+        k = 0
+        while (header, k) in index and index[(header, k)] in row:
+            k += 1
+        j = index.get((header, k))
+        if j is None:
+            j = index[(header, k)] = len(names)
+            names.append(header)
+        row[j] = _str(content)
+    if not rows:
+        raise DataError(f"{where}: the table has no cells")
+    body = [[rows[r].get(j, "") for j in range(len(names))] for r in sorted(rows)]
+    try:
+        return table_from_rows(body, header=dedupe_header(names), name=name)
+    except TableError as e:
+        raise DataError(f"{where}: cannot rebuild the table: {e}") from e
+
+
+def _table_cells(table: Any) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any]]:
+    """``(column_header, row_number, content)`` of a decoded TFDS ``Sequence`` feature: a
+    dict of parallel lists (what ``tfds.as_numpy`` yields) or a list of cell dicts."""
+    if isinstance(table, Mapping):
+        return table["column_header"], table["row_number"], table["content"]
+    cells = list(table)
+    return ([c["column_header"] for c in cells], [c["row_number"] for c in cells], [c["content"] for c in cells])
+
+
+def wtq_tfds_question(example: Mapping[str, Any], id: str, *, _cache: dict | None = None) -> TableQuestion:
+    """A :class:`TableQuestion` from one decoded TFDS ``wiki_table_questions`` example
+    (``{"input_text": {"table": ..., "context": ...}, "target_text": ...}``). The question
+    and answers are unescaped as in :func:`read_wtq`; the gold has no ``canon`` (TFDS has
+    no targetCanon)."""
+    where = f"wiki_table_questions example {id}"
+    try:
+        inputs = example["input_text"]
+        cells = _table_cells(inputs["table"])
+        question, target_text = _str(inputs["context"]), _str(example["target_text"])
+    except (KeyError, TypeError) as e:
+        raise DataError(
+            f"{where}: expected features input_text{{table{{column_header, row_number, content}}, context}} "
+            f"and target_text ({type(e).__name__}: {e})"
+        ) from e
+    key = tuple(tuple(_str(x) for x in part) for part in cells)
+    table = None if _cache is None else _cache.get(key)
+    if table is None:
+        table = wtq_tfds_table(*cells, where=where)
+        if _cache is not None:
+            _cache[key] = table
+    answers = tsv_unescape_list(target_text)
+    return TableQuestion(
+        id=id, question=tsv_unescape(question), table=table, answers=answers, target=", ".join(answers),
+        gold={"answers": answers, "canon": None},
+    )
+
+
+def _tfds_default_data_dir(tfds: Any) -> str:
+    import os
+
+    return os.environ.get("TFDS_DATA_DIR") or getattr(tfds.core.constants, "DATA_DIR", "~/tensorflow_datasets")
+
+
+def read_wtq_tfds(split: str, *, data_dir: str | None = None, builder: str | None = None) -> list[TableQuestion]:
+    """WTQ questions of TFDS split ``split`` (``test``, ``train``, ``split-1-dev``, ...) from
+    the *prepared* TFDS builder ``wiki_table_questions`` in ``data_dir`` (``None``: TFDS's
+    default). Never downloads: an unprepared dataset raises :class:`MissingDataError`
+    saying how to prepare it. See the module docstring for how this differs from the raw
+    files (no targetCanon)."""
+    from symjax.tasks.settings import WTQ_TFDS_BUILDER
+
+    builder = builder or WTQ_TFDS_BUILDER
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:
+        raise ImportError(
+            f"reading WTQ through the TFDS builder {builder!r} needs tensorflow-datasets "
+            "(pip install tensorflow-datasets)"
+        ) from e
+    shown = data_dir if data_dir is not None else f"{_tfds_default_data_dir(tfds)} (TFDS's default)"
+    how = (
+        f"prepare it with `tfds build {builder} --data_dir={data_dir or '<dir>'}` or "
+        f"`tfds.builder({builder!r}, data_dir=...).download_and_prepare()` (it downloads "
+        "github.com/ppasupat/WikiTableQuestions), then point SYMJAX_TFDS_DATA_DIR or "
+        "symjax.tasks.settings.set_tfds_data_dir at that directory"
+    )
+    not_found = getattr(getattr(tfds.core, "registered", None), "DatasetNotFoundError", ())
+    try:
+        ds = tfds.load(builder, split=split, data_dir=data_dir, download=False, try_gcs=False, shuffle_files=False)
+    except AssertionError as e:  # DatasetBuilder.as_dataset: "could not find data in <dir>"
+        raise MissingDataError(
+            f"the TFDS dataset {builder!r} is not prepared in the TFDS data directory {shown}: {how}"
+        ) from e
+    except not_found as e:  # type: ignore[misc]
+        raise MissingDataError(f"TFDS does not know the builder {builder!r} ({e}); {how}") from e
+    except ValueError as e:
+        if "split" in str(e).lower():
+            from symjax.errors import ConfigError
+
+            raise ConfigError(f"TFDS dataset {builder!r} in {shown}: bad split {split!r}: {e}") from e
+        raise
+    cache: dict = {}
+    return [wtq_tfds_question(ex, f"{split}-{i}", _cache=cache) for i, ex in enumerate(tfds.as_numpy(ds))]
 
 
 # ---------------------------------------------------------------------------- SQA
