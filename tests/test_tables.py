@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from symjax.errors import ConfigError
-from symjax.sql import _table_kernels as K
+from symjax.sql import _column_kernels as K
+from symjax.sql import _random_kernels as R
+from symjax.sql import _table_kernels as TK
 from symjax.sql import tables as T
 from symjax.sql import vocab
 from symjax.sql.table import Table, format_number
@@ -96,7 +98,7 @@ class Spec:
          self.max_columns) = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
 
     def templates(self, space):
-        start, count = self.space_info[space][K.SP_START], self.space_info[space][K.SP_COUNT]
+        start, count = self.space_info[space][R.SP_START], self.space_info[space][R.SP_COUNT]
         return start, self.tmpl_cdf[start:start + count]
 
 
@@ -113,10 +115,10 @@ def py_sample_item(rng, space, fixed_t, spec):
 
 def py_sample_distinct(rng, k, space, fixed_t, spec):
     info = spec.space_info[space]
-    size, _, _, offset, _, _ = spec.tmpl_slots[info[K.SP_START]]
+    size, _, _, offset, _, _ = spec.tmpl_slots[info[R.SP_START]]
     words = spec.canon[offset:offset + size]
     out = []
-    if info[K.SP_SIMPLE] and 2 * k > size:
+    if info[R.SP_SIMPLE] and 2 * k > size:
         perm = list(range(size))
         for i in range(k):
             if i < size:
@@ -145,7 +147,7 @@ def py_categorical(rng, n, j, ci, cr, iv, spec):
     fixed_t = py_fixed_template(rng, ci, spec)
     space = ci[K.CI_SPACE]
     k = ci[K.CI_P0] + rng.below(ci[K.CI_P1] - ci[K.CI_P0] + 1)
-    k = max(1, min(k, spec.space_info[space][K.SP_CAPACITY]))
+    k = max(1, min(k, spec.space_info[space][R.SP_CAPACITY]))
     pool = py_sample_distinct(rng, k, space, fixed_t, spec)
     weights = [1.0 / (q + cr[K.CR_R0]) for q in range(k)]
     acc, cdf = 0.0, []
@@ -416,7 +418,7 @@ def py_encode_text(out, ctypes, fids, onull, oi):
 
 def py_sample_table(seed, spec):
     """Twin of ``sample_table``: the same outputs, as nested lists."""
-    rng = Rng(Rng.mix(seed ^ K.SEED_SALT))
+    rng = Rng(Rng.mix(seed ^ TK.SEED_SALT))
     arch = rng.pick(spec.arch_cdf)
     n = spec.min_rows + rng.pick(spec.rows_cdf)
     base, count = spec.arch_cols[arch]
@@ -430,7 +432,7 @@ def py_sample_table(seed, spec):
         py_generate_column(rng, n, j, ci_all[j], spec.col_real[base + j], iv, rv, ctypes, spec)
     oi, orv, onull = [list(iv[j]) for j in out], [list(rv[j]) for j in out], []
     for p, j in enumerate(out):
-        prob = min(K.MAX_NULL_PROBABILITY, spec.null_p * spec.col_real[base + j][K.CR_NULLF])
+        prob = min(TK.MAX_NULL_PROBABILITY, spec.null_p * spec.col_real[base + j][K.CR_NULLF])
         mask = [False] * n
         if p > 0 and prob > 0.0:
             mask = [rng.uniform() < prob for _ in range(n)]
@@ -454,13 +456,13 @@ def test_rng_twins():
     rng = Rng(12345)
     cdf = np.array([0.1, 0.1, 0.5, 0.75, 1.0])
     for _ in range(300):
-        assert K.next_u64(state) == rng.next()
-        assert K.uniform(state) == rng.uniform()
-        assert K.below(state, 7) == rng.below(7)
-        assert K.pick_cdf(state, cdf) == rng.pick(cdf)
+        assert R.next_u64(state) == rng.next()
+        assert R.uniform(state) == rng.uniform()
+        assert R.below(state, 7) == rng.below(7)
+        assert R.pick_cdf(state, cdf) == rng.pick(cdf)
         assert int(state[0]) == rng.state
     for z in (0, 1, M64, 0x1234567890ABCDEF):
-        assert int(K.mix64(np.uint64(z))) == Rng.mix(z)
+        assert int(R.mix64(np.uint64(z))) == Rng.mix(z)
 
 
 def test_round_dates_and_sort_twins():
@@ -468,15 +470,15 @@ def test_round_dates_and_sort_twins():
     for _ in range(2000):
         x = (rng.uniform() - 0.5) * 2000.0
         for dec in (0, 1, 2):
-            assert K.round_to(x, dec) == py_round_to(x, dec)
+            assert R.round_to(x, dec) == py_round_to(x, dec)
     for z in range(-1000, 60000, 7):  # 1967 .. 2134, every weekday and leap rule nearby
-        assert K.civil_from_days(z) == py_civil(z)
-        assert K.days_of(py_civil(z)) == z
+        assert R.civil_from_days(z) == py_civil(z)
+        assert R.days_of(py_civil(z)) == z
     for y, m, d in ((1600, 2, 29), (1900, 3, 1), (2000, 2, 29), (2024, 12, 31), (1786, 8, 8)):
-        assert K.days_from_civil(y, m, d) == py_days(y, m, d)
+        assert R.days_from_civil(y, m, d) == py_days(y, m, d)
     for n in (0, 1, 2, 9, 40):
         xs = np.array([rng.uniform() for _ in range(n)] + [7.0])
-        K.insertion_sort(xs, n)
+        R.insertion_sort(xs, n)
         assert xs.tolist() == sorted(xs[:n].tolist()) + [7.0]
 
 
@@ -484,10 +486,10 @@ def test_text_item_twins():
     for space in range(len(SPEC.space_info)):
         for fixed in (-1, 0):
             state, rng = np.array([space * 101 + 7], dtype=np.uint64), Rng(space * 101 + 7)
-            assert K.sample_item(state, space, fixed, *PLAN.arrays[4:8]) == py_sample_item(rng, space, fixed, SPEC)
+            assert R.sample_item(state, space, fixed, *PLAN.arrays[4:8]) == py_sample_item(rng, space, fixed, SPEC)
             for k in (3, 30, 150):
                 out = np.zeros(k, dtype=np.int64)
-                K.sample_distinct(state, out, k, space, fixed, *PLAN.arrays[4:8])
+                R.sample_distinct(state, out, k, space, fixed, *PLAN.arrays[4:8])
                 assert out.tolist() == py_sample_distinct(rng, k, space, fixed, SPEC)
                 assert int(state[0]) == rng.state
 
@@ -522,11 +524,11 @@ def _run_columns(seed, arch, n):
         elif kind == K.CATEGORICAL:
             K.gen_categorical(state, n, j, ci, cr, iv, *sp)
         elif kind == K.UNIQUE:
-            K.sample_distinct(state, iv[j], n, ci[K.CI_SPACE], K.fixed_template(state, ci, sp[0], sp[2]), *sp)
+            R.sample_distinct(state, iv[j], n, ci[K.CI_SPACE], K.fixed_template(state, ci, sp[0], sp[2]), *sp)
         elif kind == K.CHOICE:
             fixed = K.fixed_template(state, ci, sp[0], sp[2])
             for i in range(n):
-                iv[j, i] = K.sample_item(state, ci[K.CI_SPACE], fixed, *sp)
+                iv[j, i] = R.sample_item(state, ci[K.CI_SPACE], fixed, *sp)
         elif kind == K.MEDALS:
             K.gen_medals(state, n, j, iv)
         elif kind == K.TENNIS:
@@ -552,7 +554,7 @@ def test_choose_columns_and_encode_twins():
     for arch, (base, count) in enumerate(SPEC.arch_cols):
         for seed in range(40):
             state, rng = np.array([seed], dtype=np.uint64), Rng(seed)
-            out, hvar = K.choose_columns(state, base, count, PLAN.arrays[2], PLAN.arrays[3], 6)
+            out, hvar = TK.choose_columns(state, base, count, PLAN.arrays[2], PLAN.arrays[3], 6)
             assert (out.tolist(), hvar.tolist()) == py_choose_columns(rng, base, count, SPEC, 6)
     rng = Rng(3)
     ctypes = np.array([K.TEXT, K.INTEGER, K.TEXT, K.TEXT])
@@ -560,13 +562,13 @@ def test_choose_columns_and_encode_twins():
     oi = np.array([[rng.below(5) << 32 for _ in range(30)] for _ in range(4)], dtype=np.int64)
     onull = np.array([[rng.uniform() < 0.2 for _ in range(30)] for _ in range(4)])
     out = np.array([2, 0, 1, 3])
-    codes, keys = K.encode_text(out, ctypes, fids, onull, oi)
+    codes, keys = TK.encode_text(out, ctypes, fids, onull, oi)
     assert (codes.tolist(), keys.tolist()) == py_encode_text(out.tolist(), ctypes.tolist(), fids.tolist(),
                                                              onull.tolist(), oi.tolist())
 
 
 def test_pack_unpack_twin():
-    unpacked = K.unpack_spec(*PLAN.args)
+    unpacked = TK.unpack_spec(*PLAN.args)
     assert len(unpacked) == len(PLAN.arrays)
     for got, want in zip(unpacked, PLAN.arrays):
         assert np.asarray(got).tolist() == np.asarray(want).tolist()
@@ -575,7 +577,7 @@ def test_pack_unpack_twin():
 def test_sample_table_twin():
     seen = set()
     for seed in range(150):
-        got = K.sample_table(np.uint64(seed), *PLAN.args)
+        got = TK.sample_table(np.uint64(seed), *PLAN.args)
         want = py_sample_table(seed, SPEC)
         assert [g.tolist() for g in got] == list(want), f"seed {seed}"
         seen.add(want[0][0])

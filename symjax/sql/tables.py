@@ -32,8 +32,9 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from symjax.errors import ConfigError
-from symjax.sql import _table_kernels as K
+from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
+from symjax.sql._table_kernels import pack_spec, sample_table
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
@@ -508,7 +509,7 @@ def _plan(config: TableConfig) -> _Plan:
         st.tmpl_slots, st.tmpl_cdf, st.canon, _cdf(probs), int(config.min_rows),
         float(config.null_probability), int(MAX_COLUMNS),
     )
-    return _Plan(st, arrays, K.pack_spec(*arrays))
+    return _Plan(st, arrays, pack_spec(*arrays))
 
 
 # ============================================================================ public API
@@ -543,7 +544,7 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         plan = _plan(config)
         _LAST_PLAN = (config, plan)
     st = plan.static
-    meta, ivals, rvals, nulls, codes = K.sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
+    meta, ivals, rvals, nulls, codes = sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
     m = meta.tolist()
     arch, k = m[0], m[1]
     texts = _texts(m[3 + 2 * k:], st)

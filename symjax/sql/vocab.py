@@ -239,7 +239,7 @@ def _tennis_text(w0: int, w1: int, w2: int) -> str:
 
 
 #: Text columns that are not plain space items: formatter name -> text of an item given
-#: as its three 16-bit words (bits 32..47, 16..31, 0..15; see ``symjax.sql._table_kernels``).
+#: as its three 16-bit words (bits 32..47, 16..31, 0..15; see ``symjax.sql._random_kernels``).
 SPECIAL_FORMATS: dict[str, Callable[[int, int, int], str]] = {
     "season": _season_text,
     "score": _score_text,
