@@ -53,7 +53,7 @@ def render_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)  # rendering reuses one table's header 16 times in a row
 def _column_names(header: tuple[str, ...], tapex: bool) -> tuple[str, ...]:
     if tapex:
         return header

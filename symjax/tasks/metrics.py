@@ -20,6 +20,9 @@ Two families of scores:
 ``official_accuracy`` (the benchmark's own scorer)
     * WTQ: :mod:`symjax.tasks.wtq_evaluator` with ``targetCanon`` (target keys
       ``answers``, ``canon``).
+      The TFDS-backed WTQ tasks (:func:`wtq_tfds_metrics`) have no ``targetCanon`` and
+      report ``official_accuracy_no_canon`` instead: the same rules with gold items typed
+      by their own text, an approximation of the official number.
     * TabFact: the generated text mapped to entailed/refuted by :func:`parse_verdict`;
       unparseable text is wrong (target key ``label``: 1 entailed, 0 refuted).
     * SQA: per question, TAPAS's normalized denotations (:func:`tapas_denotation`) must be
@@ -68,6 +71,7 @@ __all__ = [
     "bbh_exact_match_option",
     "parse_choice_letter",
     "wtq_metrics",
+    "wtq_tfds_metrics",
     "tabfact_metrics",
     "sqa_metrics",
     "wikisql_metrics",
@@ -235,6 +239,23 @@ def wtq_metrics(targets: Sequence[Any], predictions: Sequence[str | None]) -> di
     )
     out = denotation_accuracy(golds, predictions)
     out["official_accuracy"] = _percent(official, len(golds))
+    out["num_examples"] = len(golds)
+    return out
+
+
+def wtq_tfds_metrics(targets: Sequence[Any], predictions: Sequence[str | None]) -> dict:
+    """WTQ read through TFDS (``symjax_wtq_tfds_template_<k>``): the paper's denotation
+    accuracy, and ``official_accuracy_no_canon``, the official evaluator's rules with gold
+    items typed by their own text, because the TFDS ``wiki_table_questions`` builder has
+    no ``targetCanon``. That differs from ``official_accuracy`` on gold items that are
+    numbers or dates only after canonicalization (``2 inches``, ``100,000``,
+    ``9 February 2013``; about 6% of test answer items), so it approximates the official
+    number; the raw ``.tagged`` files (``symjax_wtq_template_<k>``) give the exact one."""
+    _check_lengths(targets, predictions)
+    golds = [_gold(t) for t in targets]
+    correct = sum(wtq_match(p, _gold_answers(g), None) for g, p in zip(golds, predictions))
+    out = denotation_accuracy(golds, predictions)
+    out["official_accuracy_no_canon"] = _percent(correct, len(golds))
     out["num_examples"] = len(golds)
     return out
 

@@ -18,6 +18,12 @@ kept; ``postprocess_fn`` and ``metric_fns`` set, so t5x decoding eval runs):
     FLAN examples from JSONL files (see :mod:`symjax.tasks.settings`).
 ``symjax_{wtq,wikisql,sqa,tabfact,svamp}_template_<k>``
     Zero-shot eval, one task per paper template (``validation`` and ``test``; SVAMP ``test``).
+``symjax_wtq_tfds_template_<k>``
+    The WTQ templates again, reading the prepared TFDS builder ``wiki_table_questions``
+    (``SYMJAX_TFDS_DATA_DIR``; :class:`~symjax.tasks.sources.WtqTfdsSource`) with the same
+    prompts and table budget. Metrics :func:`~symjax.tasks.metrics.wtq_tfds_metrics`:
+    denotation accuracy and ``official_accuracy_no_canon`` (TFDS has no targetCanon, so
+    the official number is approximated; the raw ``.tagged`` files are the exact path).
 ``symjax_bbh_<task>`` (27, 3-shot answer-only, ``test``), ``symjax_mmlu_<subject>`` (57,
 5-shot, ``validation`` and ``test``).
 
@@ -26,7 +32,7 @@ Mixtures:
 ``symjax_sql_flan``
     SQL execution with FLAN at ``SQL:FLAN`` = 1:3 by default (see
     :func:`symjax.tasks.settings.set_flan_source`).
-``symjax_<benchmark>_templates``
+``symjax_<benchmark>_templates``, ``symjax_wtq_tfds_templates``
     Every template of one benchmark (for choosing templates on ``validation``).
 ``symjax_table_qa``, ``symjax_bbh``, ``symjax_mmlu``, ``symjax_eval``
     The table benchmarks (WTQ, SQA, WikiSQL, TabFact) and SVAMP with the selected template
@@ -46,7 +52,7 @@ from symjax.tasks import metrics
 from symjax.tasks.general import BBH_TASKS, MMLU_SUBJECTS
 from symjax.tasks.prompts import num_templates
 from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, prompt_selection
-from symjax.tasks.sources import BenchmarkSource, JsonlSource, SqlExecutionSource
+from symjax.tasks.sources import BenchmarkSource, JsonlSource, SqlExecutionSource, WtqTfdsSource
 
 __all__ = [
     "register_all",
@@ -191,6 +197,10 @@ def register_all() -> tuple[str, ...]:
             _add_task(f"symjax_{bench}_template_{k}", source, metrics.METRIC_FNS[bench])
         _add_mixture(f"symjax_{bench}_templates", [f"symjax_{bench}_template_{k}" for k in range(num_templates(bench))],
                      default_rate=1.0)
+    wtq_tfds = [f"symjax_wtq_tfds_template_{k}" for k in range(num_templates("wtq"))]
+    for k, name in enumerate(wtq_tfds):
+        _add_task(name, WtqTfdsSource(template=k, config_fn=eval_prompt_config), metrics.wtq_tfds_metrics)
+    _add_mixture("symjax_wtq_tfds_templates", wtq_tfds, default_rate=1.0)
     for task in BBH_TASKS:
         _add_task(f"symjax_bbh_{task}", BenchmarkSource("bbh", part=task, splits=("test",)), metrics.bbh_metrics)
     for subject in MMLU_SUBJECTS:

@@ -12,6 +12,8 @@ the source's ``seed`` (shuffling happens in the Task's shuffle buffer).
 :class:`BenchmarkSource` reads one benchmark split with a prompt template (or one BBH task /
 MMLU subject) from the configured data directory when the dataset is built, and yields
 ``inputs``, ``targets``, ``id`` and ``gold`` (JSON of the gold fields the metrics read).
+:class:`WtqTfdsSource` does the same for WTQ read from the prepared TFDS builder
+``wiki_table_questions`` (:func:`symjax.tasks.table_qa.read_wtq_tfds`).
 
 :class:`JsonlSource` reads ``{"inputs", "targets"}`` JSONL files (a FLAN export), sharded by
 file when there are enough files, else by line.
@@ -27,7 +29,7 @@ import tensorflow as tf
 
 from symjax.errors import ConfigError, DataError, MissingDataError
 
-__all__ = ["SqlExecutionSource", "BenchmarkSource", "JsonlSource", "split_seed", "SQL_FEATURES"]
+__all__ = ["SqlExecutionSource", "BenchmarkSource", "WtqTfdsSource", "JsonlSource", "split_seed", "SQL_FEATURES"]
 
 SQL_FEATURES = ("inputs", "targets", "family", "sql")
 _SPLIT_OFFSETS = {"train": 0, "validation": 1, "test": 2}
@@ -202,6 +204,35 @@ class BenchmarkSource(seqio.DataSource):
             "id": tf.constant([r.id for r in rows], dtype=tf.string),
             "gold": tf.constant([json.dumps(r.gold, ensure_ascii=False) for r in rows], dtype=tf.string),
         })
+
+
+class WtqTfdsSource(BenchmarkSource):
+    """Prompted WTQ examples (template ``template``, the raw-file tasks' prompts and table
+    budget) from the prepared TFDS builder ``wiki_table_questions``.
+
+    The TFDS data directory (:func:`symjax.tasks.settings.tfds_data_dir`) and the seqio ->
+    TFDS split map (:func:`symjax.tasks.settings.tfds_split`) are read when the dataset is
+    built; nothing is loaded, and nothing is ever downloaded, at registration. An
+    unprepared dataset raises :class:`~symjax.errors.MissingDataError`."""
+
+    def __init__(
+        self,
+        *,
+        template: int = 0,
+        splits: Sequence[str] = ("validation", "test"),
+        config_fn: Callable[[], Any] | None = None,
+    ):
+        super().__init__("wtq", template=template, splits=splits, config_fn=config_fn)
+
+    def examples(self, split: str):
+        from symjax.tasks.settings import tfds_data_dir, tfds_split
+        from symjax.tasks.table_qa import read_wtq_tfds, table_questions_to_examples
+
+        if split not in self.splits:
+            raise ConfigError(f"the TFDS WTQ tasks have splits {list(self.splits)}, not {split!r}")
+        config = self._config_fn() if self._config_fn is not None else None
+        questions = read_wtq_tfds(tfds_split(split), data_dir=tfds_data_dir())
+        return table_questions_to_examples("wtq", questions, self.template, config)
 
 
 class JsonlSource(seqio.DataSource):

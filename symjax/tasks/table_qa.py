@@ -29,8 +29,12 @@ WTQ through TFDS (builder ``wiki_table_questions`` v1.0.0, :func:`read_wtq_tfds`
     their own text (``2 inches`` or ``9 February 2013`` stay strings), an approximation
     of the official number (the raw ``.tagged`` files remain the exact path); TFDS read the
     tables with ``csv.DictReader``, so a repeated header name was collapsed into one column
-    before it got here, and ``\\n`` in a cell came out as ``n``; and the examples carry
-    no WTQ ids, so ids are ``<tfds split>-<index>`` (in TFDS's order).
+    before it got here, and ``\\n`` in a cell came out as ``n``; it read the question TSV
+    with csv's default quoting, so a targetValue starting with ``"`` loses its quotes and
+    an unmatched one swallows the following lines (in the shared 300-question sample of
+    ``pristine-seen-tables``, 21 questions vanish into one example's target); and the
+    examples carry no WTQ ids, so ids are ``<tfds split>-<index>`` (in TFDS's order), which
+    also seeds the row sampling of tables over the prompt budget.
 TabFact (github.com/wenhuchen/Table-Fact-Checking)
     ``tokenized_data/<split>_examples.json``, ``<split>_examples.json`` or ``<split>.json``
     (``{table_id: [statements, labels, caption]}``, label 1 = entailed); tables
