@@ -232,7 +232,7 @@ def _result_score_text(w0: int, w1: int, w2: int) -> str:
     return f"{'W' if a > b else ('L' if a < b else 'D')} {a}–{b}"
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 12)  # many distinct scores: keep the cache small
 def _tennis_text(w0: int, w1: int, w2: int) -> str:
     item = (w0 << 32) | (w1 << 16) | w2
     return ", ".join(f"{(item >> (7 + 8 * s)) & 15}–{(item >> (3 + 8 * s)) & 15}" for s in range(item & 7))
