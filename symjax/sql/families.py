@@ -305,11 +305,16 @@ def _aggregate(rng, view, cfg):
     return Select(Aggregate(func, col), where=_maybe_where(rng, view, cfg, 0.5, exclude=col))
 
 
-def _superlative(rng, view, cfg):
+def _orderable_and_projection(rng, view):
+    """An orderable column and another column to project (None, None if there are none)."""
     ocol = _pick(rng, view.orderable)
     if ocol is None:
-        return None
-    proj = _pick(rng, [j for j in _non_empty(view) if j != ocol])
+        return None, None
+    return ocol, _pick(rng, [j for j in _non_empty(view) if j != ocol])
+
+
+def _superlative(rng, view, cfg):
+    ocol, proj = _orderable_and_projection(rng, view)
     if proj is None:
         return None
     k = 1 if rng.random() < 0.75 else 2 + int(rng.random() * 2)
@@ -401,10 +406,7 @@ def _compare(rng, view, cfg):
 
 
 def _nested(rng, view, cfg):
-    ocol = _pick(rng, view.orderable)
-    if ocol is None:
-        return None
-    proj = _pick(rng, [j for j in _non_empty(view) if j != ocol])
+    ocol, proj = _orderable_and_projection(rng, view)
     if proj is None:
         return None
     if rng.random() < 0.7 or ocol not in view.numeric:
