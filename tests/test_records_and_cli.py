@@ -69,3 +69,17 @@ def test_bad_flag_is_reported(tmp_path):
     r = _run("--num_examples=5", f"--output={tmp_path}/x", "--families=nope=1")
     assert r.returncode != 0
     assert "unknown query family 'nope'" in r.stderr
+
+
+def test_jsonl_lines_equal_example_to_dict(tmp_path):
+    import itertools
+
+    from symjax.sql import examples
+    from symjax.sql.records import JsonlWriter
+
+    es = list(itertools.islice(examples(8), 40))
+    with JsonlWriter(str(tmp_path / "x.jsonl")) as w:
+        for e in es:
+            w.write_example(e)
+    lines = (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [e.to_dict() for e in es]

@@ -16,7 +16,7 @@ import numpy as np
 
 from symjax.sql._record_kernels import CRC_TABLE, crc32c
 
-__all__ = ["masked_crc32c", "serialize_example", "TFRecordWriter", "JsonlWriter", "example_features", "read_tfrecord"]
+__all__ = ["masked_crc32c", "serialize_example", "TFRecordWriter", "JsonlWriter", "example_features", "read_tfrecord", "table_json"]
 
 _MASK_DELTA = 0xA282EAD8
 
@@ -54,6 +54,15 @@ def serialize_example(features: Mapping[str, Sequence[bytes]]) -> bytes:
     return _field(1, b"".join(entries))  # Example.features = 1
 
 
+def table_json(table: Any) -> str:
+    """The table as JSON (header, types, rows), computed once per table: the examples of a
+    stream block share their table."""
+    cached = table._cache.get("json")
+    if cached is None:
+        cached = table._cache["json"] = json.dumps(table.to_dict(), ensure_ascii=False)
+    return cached
+
+
 def example_features(example: Any) -> dict[str, list[bytes]]:
     """The record features of a :class:`symjax.sql.stream.Example`."""
     return {
@@ -62,7 +71,7 @@ def example_features(example: Any) -> dict[str, list[bytes]]:
         "sql": [example.sql.encode("utf-8")],
         "family": [example.family.encode("utf-8")],
         "answer": [a.encode("utf-8") for a in example.answer],
-        "table": [json.dumps(example.table.to_dict(), ensure_ascii=False).encode("utf-8")],
+        "table": [table_json(example.table).encode("utf-8")],
     }
 
 
@@ -104,7 +113,14 @@ class JsonlWriter(_FileWriter):
         super().__init__(path, "w")
 
     def write_example(self, example: Any) -> None:
-        self._f.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
+        # Example.to_dict() with the table's JSON spliced in from the per-table cache.
+        record = {
+            "inputs": example.inputs, "targets": example.targets, "sql": example.sql,
+            "answer": list(example.answer), "family": example.family,
+            "block": example.block, "position": example.position,
+        }
+        head = json.dumps(record, ensure_ascii=False)
+        self._f.write(f'{head[:-1]}, "table": {table_json(example.table)}}}\n')
 
 
 def read_tfrecord(path: str) -> Iterable[bytes]:
