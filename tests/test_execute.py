@@ -7,7 +7,6 @@ from symjax.errors import SqlError, UnsupportedSqlError
 from symjax.sql import executor as ex
 from symjax.sql.answers import answer_text, canonical_answer, split_answer
 from symjax.sql.parse import parse_sql
-from symjax.sql.plan import Select
 from symjax.sql.render import render, transpile
 from symjax.sql.table import Table
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from symjax.sql._record_kernels import CRC_TABLE, crc32c
-from symjax.sql.records import masked_crc32c, read_tfrecord, serialize_example
+from symjax.sql.records import read_tfrecord, serialize_example
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,6 @@ after canonical formatting, must equal ``example.answer``. Nothing is excluded.
 import collections
 import sqlite3
 
-import pytest
-
 from symjax.sql.answers import canonical_answer
 from symjax.sql.families import FAMILIES, SamplerConfig
 from symjax.sql.plan import walk_columns

@@ -34,13 +34,12 @@ from symjax.sql.plan import (
     Comparison,
     InList,
     Like,
-    Literal,
     Or,
     Query,
     Scalar,
     Select,
 )
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, date_to_int
+from symjax.sql.table import INTEGER, REAL, TEXT, Table, date_to_int
 
 __all__ = ["Result", "run_plan", "execute", "execute_plan"]
 
@@ -74,17 +73,10 @@ class _TableArrays:
         self.keys = np.empty((m, n), dtype=np.float64)
         self.ints = np.zeros((m, n), dtype=np.int64)
         self.is_integer = [t == INTEGER for t in table.types]
-        ranks = table.string_ranks() if TEXT in table.types else None
-        for j, t in enumerate(table.types):
-            data, nulls = table.data[j], table.nulls[j]
-            if t == TEXT:
-                self.keys[j] = ranks[data] if len(ranks) else np.nan
-            else:
-                self.keys[j] = data
-                if t == INTEGER:
-                    self.ints[j] = data
-            if nulls.any():
-                self.keys[j][nulls] = np.nan
+        for j in range(m):
+            self.keys[j] = table.sort_keys(j)
+            if self.is_integer[j]:
+                self.ints[j] = table.data[j]
         self.by_rank = table.strings_by_rank()
         self.rank_of = {s: float(r) for r, s in enumerate(self.by_rank)}
         self.folded: list[str] | None = None
@@ -245,26 +237,13 @@ def compile_where(ctx: _Context, where: Any):
     return prog.arrays()
 
 
-def filter_mask(ctx: _Context, where: Any) -> np.ndarray:
-    """Boolean mask of the rows where ``where`` is TRUE."""
-    return K.filter_rows(ctx.arrays.keys, *compile_where(ctx, where))
-
-
 # ---------------------------------------------------------------------------- values
 def _decode(ctx: _Context, column: int, key: float) -> Any:
     if key != key:
         return None
     if column == ROWID:
         return int(key)
-    t = ctx.table.types[column]
-    if t == TEXT:
-        return ctx.arrays.by_rank[int(key)]
-    if t == INTEGER:
-        return int(key)
-    if t == DATE:
-        v = int(key)
-        return f"{v // 10000:04d}-{(v // 100) % 100:02d}-{v % 100:02d}"
-    return float(key)
+    return ctx.table.value_from_key(column, key)
 
 
 def _column_keys(ctx: _Context, column: int) -> np.ndarray:

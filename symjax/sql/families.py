@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from symjax.errors import ConfigError, SamplingError
@@ -244,13 +244,9 @@ def _maybe_where(rng, view, cfg, p: float, exclude=None):
     return _where(rng, view, cfg, exclude) if rng.random() < p else None
 
 
-def _non_empty(view: _View) -> list[int]:
-    return view.non_empty
-
-
 # ---------------------------------------------------------------------------- families
 def _select_where(rng, view, cfg):
-    proj = _pick(rng, _non_empty(view))
+    proj = _pick(rng, view.non_empty)
     if proj is None:
         return None
     where = _where(rng, view, cfg, exclude=proj if rng.random() < 0.8 else None)
@@ -268,7 +264,7 @@ def _select_kind(kind: str, types: tuple[str, ...]):
         cond = _condition(rng, view, col, kind)
         if cond is None:
             return None
-        proj = _pick(rng, [j for j in _non_empty(view) if j != col] or [col])
+        proj = _pick(rng, [j for j in view.non_empty if j != col] or [col])
         if rng.random() < 0.25 and DIFFICULTIES[cfg.difficulty] > 1:
             other = _where(rng, view, cfg, exclude=col)
             if other is not None and not isinstance(other, (And, Or)):
@@ -286,7 +282,7 @@ def _count(rng, view, cfg):
 
 
 def _count_distinct(rng, view, cfg):
-    col = _pick(rng, view.repeated or _non_empty(view))
+    col = _pick(rng, view.repeated or view.non_empty)
     if col is None:
         return None
     return Select(Aggregate("count", col, distinct=True), where=_maybe_where(rng, view, cfg, 0.4, exclude=col))
@@ -310,7 +306,7 @@ def _orderable_and_projection(rng, view):
     ocol = _pick(rng, view.orderable)
     if ocol is None:
         return None, None
-    return ocol, _pick(rng, [j for j in _non_empty(view) if j != ocol])
+    return ocol, _pick(rng, [j for j in view.non_empty if j != ocol])
 
 
 def _superlative(rng, view, cfg):
@@ -424,7 +420,7 @@ def _adjacent(rng, view, cfg):
     key = _pick(rng, keys)
     if key is None:
         return None
-    proj = _pick(rng, [j for j in _non_empty(view) if j != key] or [key])
+    proj = _pick(rng, [j for j in view.non_empty if j != key] or [key])
     v = _pick(rng, view.uniques[key])
     inner = Select(Column(ROWID), where=Compare(key, "=", Literal(v)))
     offset = 1 if rng.random() < 0.6 else -1

@@ -114,12 +114,7 @@ class JsonlWriter(_FileWriter):
 
     def write_example(self, example: Any) -> None:
         # Example.to_dict() with the table's JSON spliced in from the per-table cache.
-        record = {
-            "inputs": example.inputs, "targets": example.targets, "sql": example.sql,
-            "answer": list(example.answer), "family": example.family,
-            "block": example.block, "position": example.position,
-        }
-        head = json.dumps(record, ensure_ascii=False)
+        head = json.dumps(example.to_dict(include_table=False), ensure_ascii=False)
         self._f.write(f'{head[:-1]}, "table": {table_json(example.table)}}}\n')
 
 

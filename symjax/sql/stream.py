@@ -17,7 +17,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
@@ -135,18 +135,20 @@ class Example:
     block: int
     position: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (the table as header/types/rows)."""
-        return {
+    def to_dict(self, *, include_table: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (the table as header/types/rows unless ``include_table=False``)."""
+        out = {
             "inputs": self.inputs,
             "targets": self.targets,
             "sql": self.sql,
             "answer": list(self.answer),
             "family": self.family,
-            "table": self.table.to_dict(),
             "block": self.block,
             "position": self.position,
         }
+        if include_table:
+            out["table"] = self.table.to_dict()
+        return out
 
 
 _DIR_CACHE: dict[str, list[Table]] = {}
