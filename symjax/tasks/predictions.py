@@ -7,11 +7,11 @@ Used by ``tools/evaluate_predictions.py`` and ``tools/select_prompts.py``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Mapping
 
 from symjax.errors import DataError, MissingDataError
+from symjax.tasks.records import json_objects
 
 __all__ = ["read_predictions", "align", "evaluate_file"]
 
@@ -32,28 +32,19 @@ def read_predictions(path: str | Path) -> list[tuple[int, str, str]]:
     if not path.is_file():
         raise MissingDataError(f"predictions file {path} does not exist")
     out = []
-    with path.open(encoding="utf-8") as f:
-        for k, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}, line {k}: invalid JSON: {e.msg}") from e
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}, line {k}: expected a JSON object, got {type(obj).__name__}")
-            ex_id = _id_of(obj)
-            if ex_id is None:
-                raise DataError(
-                    f"{path}, line {k}: no example id (expected {{\"id\": ..., \"prediction\": ...}} or t5x "
-                    "output with inputs.id)"
-                )
-            if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
-                raise DataError(f"{path}, line {k}: id must be a string, got {ex_id!r}")
-            prediction = obj.get("prediction")
-            if not isinstance(prediction, str):
-                raise DataError(f"{path}, line {k}: 'prediction' must be a string, got {prediction!r}")
-            out.append((k, str(ex_id), prediction))
+    for k, obj in json_objects(path):
+        ex_id = _id_of(obj)
+        if ex_id is None:
+            raise DataError(
+                f"{path}, line {k}: no example id (expected {{\"id\": ..., \"prediction\": ...}} or t5x "
+                "output with inputs.id)"
+            )
+        if not isinstance(ex_id, (str, int)) or isinstance(ex_id, bool):
+            raise DataError(f"{path}, line {k}: id must be a string, got {ex_id!r}")
+        prediction = obj.get("prediction")
+        if not isinstance(prediction, str):
+            raise DataError(f"{path}, line {k}: 'prediction' must be a string, got {prediction!r}")
+        out.append((k, str(ex_id), prediction))
     return out
 
 

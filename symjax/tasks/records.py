@@ -8,18 +8,20 @@ ids, ...; see :mod:`symjax.tasks.metrics`).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from symjax.errors import ConfigError, MissingDataError, TableError
+from symjax.errors import ConfigError, DataError, MissingDataError, TableError
 
 __all__ = [
     "EvalExample",
     "TablePromptConfig",
     "PUBLISHED_AT",
     "find_file",
+    "json_objects",
     "stable_seed",
     "related_rows",
     "visible_table",
@@ -108,6 +110,24 @@ def find_file(benchmark: str, root: Path, candidates: Sequence[str], what: str) 
         f"{benchmark}: {what} not found in {root}; expected one of {list(candidates)}. "
         f"Get the benchmark from {PUBLISHED_AT[benchmark]}"
     )
+
+
+def json_objects(path: Path) -> list[tuple[int, dict]]:
+    """``(line number, object)`` of every non-blank line of a JSONL file of objects; a line
+    that is not JSON, or not an object, is a :class:`DataError` naming the file and line."""
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for k, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}, line {k}: invalid JSON: {e.msg}") from e
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}, line {k}: expected a JSON object, got {type(obj).__name__}")
+            out.append((k, obj))
+    return out
 
 
 def stable_seed(text: str) -> int:

@@ -30,7 +30,6 @@ the answers joined by ``", "``, or ``none`` when empty (the paper's empty token)
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,8 @@ from typing import Any
 
 from symjax.errors import DataError, TableError
 from symjax.tasks.metrics import convert_to_float
-from symjax.tasks.records import EvalExample, TablePromptConfig, find_file, stable_seed, table_prompt, visible_table
+from symjax.tasks.records import (EvalExample, TablePromptConfig, find_file, json_objects, stable_seed,
+                                  table_prompt, visible_table)
 from symjax.tasks.prompts import template as get_template
 
 __all__ = ["AGG_OPS", "COND_OPS", "WikiSqlQuestion", "read_wikisql", "wikisql_gold", "wikisql_examples", "EMPTY_TARGET"]
@@ -62,21 +62,6 @@ class WikiSqlQuestion:
 
 def _tokens(text: str) -> str:
     return " ".join(_TOKENS.findall(text.lower()))
-
-
-def _jsonl(path: Path) -> list[tuple[int, dict]]:
-    out = []
-    for k, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}, line {k}: invalid JSON: {e.msg}") from e
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}, line {k}: expected a JSON object, got {type(obj).__name__}")
-        out.append((k, obj))
-    return out
 
 
 def _check_sql(sql: Any, ncols: int, where: str) -> tuple[int, int, list[tuple[int, int, Any]]]:
@@ -106,13 +91,13 @@ def read_wikisql(root: str | Path, split: str) -> list[WikiSqlQuestion]:
     path = find_file("wikisql", root, [f"{split}.jsonl"], f"the questions of split {split!r}")
     tables_path = find_file("wikisql", root, [f"{split}.tables.jsonl"], f"the tables of split {split!r}")
     raw_tables: dict[str, tuple[int, dict]] = {}
-    for k, obj in _jsonl(tables_path):
+    for k, obj in json_objects(tables_path):
         if not {"id", "header", "rows", "types"} <= set(obj):
             raise DataError(f"{tables_path}, line {k}: a table needs id, header, types and rows")
         raw_tables[obj["id"]] = (k, obj)
     built: dict[str, Any] = {}
     out = []
-    for index, (k, obj) in enumerate(_jsonl(path)):
+    for index, (k, obj) in enumerate(json_objects(path)):
         where = f"{path}, line {k}"
         table_id = obj.get("table_id")
         if table_id not in raw_tables:
