@@ -28,6 +28,7 @@ are the constants below. Constraints take effect only under a mesh and a rule ta
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -209,7 +210,15 @@ class _Kernel(nn.Module):
             cfg.storage_dtype,
         )
         dtype = cfg.compute_dtype
-        return jnp.einsum(self.equation, x.astype(dtype), kernel.astype(dtype))
+        # Contract as one 2-D matmul [batch * length, in] @ [in, out]: the same sum as the
+        # einsum, but XLA's CPU backend runs the weight gradient of the multi-dimensional
+        # einsum (contracting batch and length at once) far slower.
+        num_in = len(self.equation.split(",")[0]) - 2  # x is [batch, length, *in]
+        lead = x.shape[:2]
+        fan_in = math.prod(kernel.shape[:num_in])
+        y = jnp.dot(x.reshape(lead[0] * lead[1], fan_in).astype(dtype),
+                    kernel.reshape(fan_in, -1).astype(dtype))
+        return y.reshape(lead + kernel.shape[num_in:])
 
 
 class Attention(nn.Module):
@@ -385,6 +394,7 @@ def _layer_stack(layer_cls: type[nn.Module], config: T5Config, num_layers: int,
         split_rngs={"params": True, "dropout": True},
         in_axes=(nn.broadcast,) * num_inputs,
         length=num_layers,
+        unroll=min(config.scan_unroll, num_layers),
         metadata_params={nn.PARTITION_NAME: LAYERS},
     )
 

@@ -542,13 +542,31 @@ def svamp_metrics(targets: Sequence[Any], predictions: Sequence[str | None]) -> 
 
 def sql_execution_metrics(targets: Sequence[Any], predictions: Sequence[str | None]) -> dict:
     """The SQL-execution task: exact match of the canonical answer text and the paper's
-    denotation accuracy."""
+    denotation accuracy.
+
+    When the targets carry their query ``family`` (the SQL tasks' postprocessed targets
+    do), also ``denotation_accuracy/<family>`` per family and ``majority_baseline``: the
+    accuracy of answering, for each family, the answer most frequent among these very
+    examples -- the best any predictor that ignores the table and the query can do."""
     _check_lengths(targets, predictions)
-    golds = [_gold_text(_gold(t)) for t in targets]
-    exact = sum(p is not None and _text(p).strip() == g.strip() for g, p in zip(golds, predictions))
-    out = denotation_accuracy(golds, predictions)
-    out["exact_match"] = _percent(exact, len(golds))
-    out["num_examples"] = len(golds)
+    golds = [_gold(t) for t in targets]
+    texts = [_gold_text(g) for g in golds]
+    exact = sum(p is not None and _text(p).strip() == g.strip() for g, p in zip(texts, predictions))
+    out = denotation_accuracy(texts, predictions)
+    out["exact_match"] = _percent(exact, len(texts))
+    out["num_examples"] = len(texts)
+    families = [g.get("family") for g in golds]
+    if texts and all(families):
+        by_family: dict[str, list[int]] = {}
+        answers: dict[str, Counter] = {}
+        for family, text, pred in zip(families, texts, predictions):
+            by_family.setdefault(family, []).append(int(denotation_match(pred, text)))
+            answers.setdefault(family, Counter())[text.strip()] += 1
+        for family, hits in sorted(by_family.items()):
+            out[f"denotation_accuracy/{family}"] = _percent(sum(hits), len(hits))
+            out[f"num_examples/{family}"] = len(hits)
+        majority = sum(c.most_common(1)[0][1] for c in answers.values())
+        out["majority_baseline"] = _percent(majority, len(texts))
     return out
 
 
@@ -588,4 +606,7 @@ def postprocess(output: Any, example: Mapping[str, Any] | None = None, is_target
     the example carries gold features, a prediction stays its text."""
     if is_target and example is not None and "gold" in example:
         return postprocess_target(example)
+    if is_target and example is not None and "family" in example:
+        # SQL execution: keep the query family for the per-family metrics
+        return {"text": _text(output), "family": _text(example["family"])}
     return _text(output)

@@ -14,6 +14,10 @@ kept; ``postprocess_fn`` and ``metric_fns`` set, so t5x decoding eval runs):
     A finite, cacheable version (200K examples' worth of tables, the paper's size) for
     ``python -m seqio.scripts.cache_tasks_main --module_import=symjax.tasks
     --tasks=symjax_sql_execution_200k --output_cache_dir=...`` (64 shards).
+``symjax_sql_execution_demo``
+    Small medal tables and four easy families (:func:`demo_stream_config`), for the CPU
+    demo and smoke tests; ``validation`` reports accuracy per family and the majority
+    baseline.
 ``symjax_flan_jsonl``
     FLAN examples from JSONL files (see :mod:`symjax.tasks.settings`).
 ``symjax_{wtq,wikisql,sqa,tabfact,svamp}_template_<k>``
@@ -152,6 +156,25 @@ def _stream_config(table_style: str, instruction: str):
     return build
 
 
+DEMO_FAMILIES = ("select_where", "count", "aggregate", "superlative")
+
+
+def demo_stream_config():
+    """The stream of ``symjax_sql_execution_demo``: small medal tables (2 to 6 rows, 6
+    columns), four easy families with one-value answers, TAPEX-style SQL, inputs under
+    256 bytes -- what a tiny T5 learns on 2 CPU cores in minutes (``gin/local/cpu_demo.gin``)."""
+    from symjax.sql import SamplerConfig, StreamConfig, TableConfig
+
+    return StreamConfig(
+        table_config=TableConfig(min_rows=2, max_rows=6, row_median=3.5, row_p90=5.0,
+                                 archetypes=("medal_table",)),
+        sampler=SamplerConfig(family_weights={f: 1.0 for f in DEMO_FAMILIES}, difficulty="easy",
+                              max_answer_values=1),
+        sql_style="tapex", table_style="indexed", instruction="execute",
+        max_input_chars=256, sql_reserve_chars=100, max_cell_chars=16,
+    )
+
+
 def _remove_all() -> None:
     for name in _mixtures:
         seqio.MixtureRegistry.remove(name)
@@ -184,6 +207,7 @@ def register_all() -> tuple[str, ...]:
     register_sql_execution_task(
         "symjax_sql_execution_200k", config=config_200k, train_blocks=-(-200_000 // per_table), num_shards=64,
     )
+    register_sql_execution_task("symjax_sql_execution_demo", config=demo_stream_config)
     # FLAN from JSONL
     _add_task(
         "symjax_flan_jsonl", JsonlSource(lambda: {"train": flan_source()["jsonl"]}), metrics.sql_execution_metrics

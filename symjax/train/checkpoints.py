@@ -1,0 +1,130 @@
+"""Train checkpoints with orbax: asynchronous, keep the last N, atomic.
+
+A checkpoint ``<model_dir>/checkpoints/<step>/`` holds two items:
+
+* ``state``: the train state ``{"params", "opt_state", "step"}`` (orbax ``StandardSave``,
+  tensorstore/OCDBT, each host writing its shards);
+* ``meta``: JSON ``{"step", "data_batches", "format", "config"}``; ``data_batches`` is the
+  data position (global batches consumed), ``config`` the run's resolved config.
+
+orbax writes into a temporary directory and renames it when every file is written, so a
+checkpoint directory either is complete or does not appear under its final name (a run
+killed mid-save leaves the previous checkpoint as the latest). Saves are asynchronous:
+:meth:`Checkpointer.save` returns once the arrays are copied off the device, and
+:meth:`Checkpointer.wait` blocks until the files are written.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from symjax.errors import CheckpointError
+
+__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "checkpoint_steps"]
+
+
+log = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = "symjax.train/1"
+_SUBDIR = "checkpoints"
+
+
+def _ocp():
+    import orbax.checkpoint as ocp
+
+    return ocp
+
+
+def checkpoint_steps(model_dir: str) -> list[int]:
+    """Steps of the complete checkpoints under ``model_dir`` (ascending; local or gs://)."""
+    from etils import epath
+
+    root = epath.Path(model_dir) / _SUBDIR
+    if not root.is_dir():
+        return []
+    return sorted(int(d.name) for d in root.iterdir() if d.name.isdigit() and d.is_dir())
+
+
+class Checkpointer:
+    """Saves and restores train checkpoints of one run directory (see the module docstring)."""
+
+    def __init__(self, *, model_dir: str, keep: int | None = 3, async_save: bool = True):
+        ocp = _ocp()
+        if keep is not None and keep < 1:
+            raise CheckpointError(f"keep_checkpoints must be >= 1 or None (keep all), got {keep}")
+        root = model_dir if "://" in model_dir else os.path.abspath(model_dir)
+        self.directory = os.path.join(root, _SUBDIR)
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep, enable_async_checkpointing=async_save, create=True,
+            cleanup_tmp_directories=True,
+        )
+        self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                              item_names=("state", "meta"))
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return sorted(self._manager.all_steps())
+
+    def save(self, *, step: int, state: Any, data_batches: int, config: Mapping[str, Any]) -> bool:
+        """Start saving ``state`` as checkpoint ``step``; returns False if it already exists."""
+        ocp = _ocp()
+        if step in self._manager.all_steps():
+            return False
+        meta = {"step": int(step), "data_batches": int(data_batches),
+                "format": CHECKPOINT_FORMAT, "config": dict(config)}
+        self._manager.save(step, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+        log.info("saving checkpoint %d to %s", step, self.directory)
+        return True
+
+    def read_meta(self, step: int) -> dict:
+        ocp = _ocp()
+        try:
+            restored = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        except Exception as e:  # orbax raises many types for unreadable files
+            raise self._corrupt(step, e) from e
+        meta = dict(restored["meta"])
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"checkpoint {self._path(step)} has format {meta.get('format')!r}, expected "
+                f"{CHECKPOINT_FORMAT!r}; it was not written by symjax's trainer (load model "
+                "weights with TrainConfig.initial_checkpoint instead)"
+            )
+        return meta
+
+    def restore(self, *, step: int, abstract_state: Any) -> tuple[Any, dict]:
+        """The state of checkpoint ``step`` with the shardings of ``abstract_state`` (a tree
+        of ``jax.ShapeDtypeStruct`` with ``sharding``), and its meta."""
+        ocp = _ocp()
+        if step not in self._manager.all_steps():
+            raise CheckpointError(
+                f"no checkpoint {step} in {self.directory}; available: {self.all_steps() or 'none'}"
+            )
+        meta = self.read_meta(step)
+        try:
+            restored = self._manager.restore(step, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract_state)))
+        except Exception as e:
+            raise self._corrupt(step, e) from e
+        return restored["state"], meta
+
+    def _path(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def _corrupt(self, step: int, error: Exception) -> CheckpointError:
+        others = [s for s in self.all_steps() if s != step]
+        hint = (f"move it aside to resume from checkpoint {others[-1]}" if others
+                else "move it aside to start the run afresh")
+        return CheckpointError(
+            f"checkpoint {self._path(step)} cannot be read ({type(error).__name__}: "
+            f"{str(error)[:300]}); nothing was deleted: {hint}"
+        )
+
+    def wait(self) -> None:
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        self._manager.wait_until_finished()
+        self._manager.close()

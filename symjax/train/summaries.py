@@ -1,0 +1,106 @@
+"""Run outputs: TensorBoard events and ``metrics.jsonl``, and a progress line with rate and ETA.
+
+:class:`MetricsWriter` writes each group of scalars twice: as TensorBoard events under
+``<model_dir>/<name>/`` (``train``, ``eval``, ``inference_eval``; t5x's layout) and as one JSON
+line ``{"step": ..., "split": name, "metric": value, ...}`` appended to
+``<model_dir>/metrics.jsonl`` (local or gs://). Only process 0 writes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from typing import Any, Mapping
+
+__all__ = ["MetricsWriter", "Progress", "format_duration"]
+
+log = logging.getLogger(__name__)
+
+
+class MetricsWriter:
+    def __init__(self, *, model_dir: str, enabled: bool = True):
+        self.model_dir = model_dir
+        self.enabled = enabled
+        self._writers: dict[str, Any] = {}
+        self._lines: list[str] | None = None
+        if enabled:
+            from etils import epath
+
+            self._jsonl = epath.Path(model_dir) / "metrics.jsonl"
+            self._jsonl.parent.mkdir(parents=True, exist_ok=True)
+
+    def _writer(self, name: str) -> Any:
+        import tensorflow as tf
+
+        if name not in self._writers:
+            self._writers[name] = tf.summary.create_file_writer(os.path.join(self.model_dir, name))
+        return self._writers[name]
+
+    def write(self, *, step: int, split: str, scalars: Mapping[str, float]) -> None:
+        if not self.enabled or not scalars:
+            return
+        import tensorflow as tf
+
+        clean = {k: float(v) for k, v in scalars.items() if isinstance(v, (int, float))}
+        with self._writer(split).as_default(step=int(step)):
+            for k, v in clean.items():
+                tf.summary.scalar(k, v)
+        self._writer(split).flush()
+        record = {"step": int(step), "split": split}
+        record.update({k: (v if math.isfinite(v) else str(v)) for k, v in clean.items()})
+        if self._lines is None:  # a resumed run keeps the lines it finds
+            self._lines = self._jsonl.read_text().splitlines(keepends=True) if self._jsonl.exists() else []
+        self._lines.append(json.dumps(record, sort_keys=True) + "\n")
+        # rewritten whole: object stores (gs://) cannot append
+        self._jsonl.write_text("".join(self._lines))
+
+    def close(self) -> None:
+        for w in self._writers.values():
+            w.close()
+        self._writers.clear()
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """Steps/s, tokens/s and ETA since the last report (the first report after
+    compilation starts the clock)."""
+
+    def __init__(self, *, total_steps: int, start_step: int):
+        self.total_steps = total_steps
+        self._t0 = time.perf_counter()
+        self._step0 = start_step
+        self._tokens = 0.0
+        self._begin_t = None
+        self._begin_step = start_step
+
+    def add_tokens(self, n: float) -> None:
+        self._tokens += n
+
+    def restart(self, step: int) -> None:
+        """Start timing from ``step`` (call after the first, compiling, step)."""
+        self._t0 = time.perf_counter()
+        self._step0 = step
+        self._tokens = 0.0
+        self._begin_t = self._t0
+        self._begin_step = step
+
+    def report(self, step: int) -> dict[str, float]:
+        now = time.perf_counter()
+        elapsed = max(now - self._t0, 1e-9)
+        steps_per_s = (step - self._step0) / elapsed
+        out = {"steps_per_s": steps_per_s, "tokens_per_s": self._tokens / elapsed}
+        if self._begin_t is not None and step > self._begin_step:
+            overall = (step - self._begin_step) / max(now - self._begin_t, 1e-9)
+            out["eta_s"] = (self.total_steps - step) / overall
+        self._t0, self._step0, self._tokens = now, step, 0.0
+        return out
