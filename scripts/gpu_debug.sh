@@ -95,9 +95,9 @@ if [[ "$ONLY" != symjax ]]; then
     echo "== t5x: $OUT/t5x (log $OUT/t5x.log)"
     "${t5x_cmd[@]}" 2>&1 | tee "$OUT/t5x.log" || status=1
   elif [[ "$ONLY" == t5x ]]; then
-    die "'$PYTHON -c \"import t5x.train\"' fails: install t5x (docs/cloud_tpu_and_gpu.md, \"Upstream t5x\")"
+    die "'$PYTHON -c \"import t5x.train\"' fails: install t5x (README.md, \"Upstream t5x\")"
   else
-    echo "== t5x: skipped ('$PYTHON -c \"import t5x.train\"' fails; see docs/cloud_tpu_and_gpu.md)"
+    echo "== t5x: skipped ('$PYTHON -c \"import t5x.train\"' fails; see README.md)"
   fi
 fi
 exit "$status"

@@ -178,6 +178,23 @@ def test_sql_execution_metrics():
     assert m["denotation_accuracy"] == pytest.approx(100.0)
 
 
+def test_sql_execution_metrics_per_family_and_majority_baseline():
+    targets = [{"text": t, "family": f} for t, f in
+               [("1", "count"), ("1", "count"), ("2", "count"), ("Alpha", "select_where"), ("Beta", "select_where")]]
+    m = M.sql_execution_metrics(targets, ["1", "2", "2", "alpha", None])
+    assert m["denotation_accuracy"] == pytest.approx(60.0)
+    assert m["denotation_accuracy/count"] == pytest.approx(200 / 3)
+    assert m["denotation_accuracy/select_where"] == pytest.approx(50.0)
+    assert m["num_examples/count"] == 3 and m["num_examples/select_where"] == 2
+    # per family, always answering the most frequent answer: "1" for count (2 of 3), one of two
+    assert m["majority_baseline/count"] == pytest.approx(200 / 3)
+    assert m["majority_baseline/select_where"] == pytest.approx(50.0)
+    assert m["majority_baseline"] == pytest.approx(60.0)
+    # the seqio postprocess keeps the family of SQL examples for these metrics
+    assert M.postprocess("3", example={"family": b"count"}, is_target=True) == {"text": "3", "family": "count"}
+    assert M.postprocess("3", example={}, is_target=True) == "3"
+
+
 def test_length_mismatch_raises():
     with pytest.raises(ValueError, match="2 targets but 1 predictions"):
         M.wtq_metrics(["a", "b"], ["a"])

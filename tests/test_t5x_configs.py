@@ -93,7 +93,7 @@ def test_paper_schedule_reaches_zero_at_20000_steps():
 def _t5x_importable() -> tuple[bool, str]:
     if importlib.util.find_spec("t5x") is None:
         return False, ("upstream t5x is not installed (it installs only from GitHub, with airio and jestimator: "
-                       "see docs/cloud_tpu_and_gpu.md, 'Upstream t5x'); gin/t5x parsing and the t5x run are skipped")
+                       "see README.md, 'Upstream t5x'); gin/t5x parsing and the t5x run are skipped")
     res = subprocess.run([sys.executable, "-c", "import t5x.train, t5x.eval, t5x.infer"], capture_output=True,
                          text=True, timeout=300)
     if res.returncode:

@@ -95,6 +95,7 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
               "--gin.T5Config.d_model=16", "--gin.T5Config.head_dim=4", "--gin.T5Config.d_ff=32"]
     code = binary.train_main(["symjax.train", *common,
                               "--gin.TrainConfig.train_steps=3", "--gin.TrainConfig.log_period=1",
+                              "--gin.TrainConfig.warmup_steps=0",
                               "--gin.TrainConfig.eval_loss_batches=1",
                               "--gin.TrainConfig.infer_num_examples=8",
                               "--gin.TrainConfig.eval_batch_size=8",
@@ -122,7 +123,7 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
                              "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 8}"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "symjax_sql_execution_demo" in printed and "majority_baseline" in printed
+    assert "symjax_sql_execution_demo" in printed and "majority baseline" in printed
     result = json.loads((out / "metrics.json").read_text())
     assert result["step"] == 3
     metrics = result["metrics"]["symjax_sql_execution_demo"]
@@ -366,3 +367,14 @@ def test_gin_errors(gin_path, tmp_path):
 def test_bad_mesh_for_the_device_count(gin_path, tmp_path):
     with pytest.raises((ConfigError, ShardingError)):
         train(make_config(gin_path, tmp_path / "r", "TrainConfig.mesh = 'model:3'"))
+
+
+def test_initial_weights_from_hugging_face_and_symjax_formats(tmp_path):
+    from symjax.model import import_hf_checkpoint, save_checkpoint
+    from symjax.train.trainer import load_model_params
+
+    fixture = os.path.join(REPO, "tests", "fixtures", "hf_t5_tiny")
+    config, expected = import_hf_checkpoint(directory=fixture)
+    assert_params_equal(load_model_params(path=fixture, config=config), expected)
+    save_checkpoint(directory=str(tmp_path / "own"), params=expected, config=config)
+    assert_params_equal(load_model_params(path=str(tmp_path / "own"), config=config), expected)

@@ -565,6 +565,7 @@ def sql_execution_metrics(targets: Sequence[Any], predictions: Sequence[str | No
         for family, hits in sorted(by_family.items()):
             out[f"denotation_accuracy/{family}"] = _percent(sum(hits), len(hits))
             out[f"num_examples/{family}"] = len(hits)
+            out[f"majority_baseline/{family}"] = _percent(answers[family].most_common(1)[0][1], len(hits))
         majority = sum(c.most_common(1)[0][1] for c in answers.values())
         out["majority_baseline"] = _percent(majority, len(texts))
     return out

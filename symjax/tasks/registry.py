@@ -160,18 +160,18 @@ DEMO_FAMILIES = ("select_where", "count", "aggregate", "superlative")
 
 
 def demo_stream_config():
-    """The stream of ``symjax_sql_execution_demo``: small medal tables (2 to 6 rows, 6
+    """The stream of ``symjax_sql_execution_demo``: small medal tables (2 to 4 rows, 6
     columns), four easy families with one-value answers, TAPEX-style SQL, inputs under
-    256 bytes -- what a tiny T5 learns on 2 CPU cores in minutes (``gin/local/cpu_demo.gin``)."""
+    200 bytes -- what a tiny T5 learns on 2 CPU cores in minutes (``gin/local/cpu_demo.gin``)."""
     from symjax.sql import SamplerConfig, StreamConfig, TableConfig
 
     return StreamConfig(
-        table_config=TableConfig(min_rows=2, max_rows=6, row_median=3.5, row_p90=5.0,
+        table_config=TableConfig(min_rows=2, max_rows=4, row_median=2.6, row_p90=3.6,
                                  archetypes=("medal_table",)),
         sampler=SamplerConfig(family_weights={f: 1.0 for f in DEMO_FAMILIES}, difficulty="easy",
                               max_answer_values=1),
         sql_style="tapex", table_style="indexed", instruction="execute",
-        max_input_chars=256, sql_reserve_chars=100, max_cell_chars=16,
+        max_input_chars=200, sql_reserve_chars=90, max_cell_chars=16,
     )
 
 

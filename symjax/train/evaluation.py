@@ -48,15 +48,6 @@ def eval_task_names(name: str, split: str) -> list[str]:
     return [t.name for t in tasks if split in t.splits and (t.metric_fns or t.predict_metric_fns)]
 
 
-def _strip(tokens: np.ndarray, eos_id: int) -> list[int]:
-    out = []
-    for t in tokens.tolist():
-        if t == eos_id:
-            break
-        out.append(t)
-    return out
-
-
 class DecodingEvaluator:
     """Decoding eval of one mixture or task with ``seqio.Evaluator`` (module docstring)."""
 
@@ -91,11 +82,11 @@ class DecodingEvaluator:
     def task_names(self) -> list[str]:
         return [t.name for t in self._evaluator.eval_tasks]
 
-    def _predict_fn(self, model: T5, params: Any) -> Callable[[Any], list[tuple[int, list[int]]]]:
+    def _predict_fn(self, model: T5, params: Any) -> Callable[[Any], list[tuple[int, np.ndarray]]]:
         eos = model.config.eos_id
 
-        def predict(dataset: Any) -> list[tuple[int, list[int]]]:
-            out: list[tuple[int, list[int]]] = []
+        def predict(dataset: Any) -> list[tuple[int, np.ndarray]]:
+            out: list[tuple[int, np.ndarray]] = []
             indices: list[int] = []
             rows: list[np.ndarray] = []
 
@@ -110,7 +101,8 @@ class DecodingEvaluator:
                 result = greedy_decode(model=model, params=params, encoder_input_tokens=batch,
                                        max_decode_length=self.max_decode_length)
                 tokens = np.asarray(jax.device_get(result.tokens))[:n]
-                out.extend((i, _strip(t, eos)) for i, t in zip(indices, tokens))
+                # full rows, as t5x: seqio's vocabulary.decode drops everything after EOS
+                out.extend((i, t) for i, t in zip(indices, tokens))
                 indices.clear()
                 rows.clear()
 

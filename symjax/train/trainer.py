@@ -462,7 +462,6 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                     pending = None
                     progress.restart(step)
                     log.info("step %d compiled and ran in %.1f s", step, time.perf_counter() - started)
-                    sums_since_log.clear()
                 at_end = step >= end_step
                 if step % config.log_period == 0 or at_end or preemption.requested:
                     if pending is not None:

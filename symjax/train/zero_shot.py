@@ -100,18 +100,19 @@ def _fmt(v: Any) -> str:
 
 def format_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     """A plain-text table: per task its main metric, then any per-family breakdown
-    (``<metric>/<family>``) and ``majority_baseline``, with example counts."""
-    rows = [("task", "metric", "value", "examples")]
+    (``<metric>/<family>``, with ``majority_baseline/<family>`` beside it), with example
+    counts."""
+    rows = [("task", "metric", "value", "majority baseline", "examples")]
     for task, metrics in sorted(results.items()):
         name, value = main_metric(metrics)
-        rows.append((task, name, _fmt(value), _fmt(metrics.get("num_examples", ""))))
+        rows.append((task, name, _fmt(value), _fmt(metrics.get("majority_baseline", "")),
+                     _fmt(metrics.get("num_examples", ""))))
         for key in sorted(k for k in metrics if k.startswith(f"{name}/")):
             family = key.split("/", 1)[1]
             rows.append(("", f"  {family}", _fmt(metrics[key]),
+                         _fmt(metrics.get(f"majority_baseline/{family}", "")),
                          _fmt(metrics.get(f"num_examples/{family}", ""))))
-        if "majority_baseline" in metrics:
-            rows.append(("", "majority_baseline", _fmt(metrics["majority_baseline"]), ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
