@@ -49,7 +49,7 @@ def test_everything_is_registered_with_symjax_prefix():
     assert sum(n.startswith("symjax_svamp_template_") for n in tasks) == 17
     assert sum(n.startswith("symjax_bbh_") for n in tasks) == 27
     assert sum(n.startswith("symjax_mmlu_") for n in tasks) == 57
-    assert sum(n.startswith("symjax_sql_execution_") for n in tasks) == 12 + 1  # variants + 200k
+    assert sum(n.startswith("symjax_sql_execution_") for n in tasks) == 12 + 2  # variants + 200k + demo
     for name in ("symjax_sql_flan", "symjax_table_qa", "symjax_bbh", "symjax_mmlu", "symjax_eval",
                  "symjax_wtq_templates"):
         assert name in seqio.MixtureRegistry.names()
