@@ -22,15 +22,9 @@ LENGTHS = {"inputs": 4096, "targets": 256}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def byte_vocabulary_and_fixture_data():
-    """Every symjax task on seqio.ByteVocabulary and the fixture data directory."""
-    if not T.SEQIO_AVAILABLE:
-        pytest.skip("symjax.tasks registration is disabled (SYMJAX_TASKS_REGISTER=0)")
-    T.set_vocabulary(seqio.ByteVocabulary())
-    T.set_data_dir(FIXTURES)
+def byte_vocabulary_and_fixture_data(byte_tasks_on_fixture_data):
+    """Every symjax task on seqio.ByteVocabulary and the fixture data directory (conftest)."""
     yield
-    T.set_data_dir(None)
-    T.set_vocabulary(None)
 
 
 def _texts(ds, key="targets_pretokenized"):

@@ -30,14 +30,9 @@ RAW_STEMS = {"test": "pristine-unseen-tables", "split-1-dev": "random-split-1-de
 
 
 @pytest.fixture(scope="module", autouse=True)
-def byte_vocabulary_and_fixture_data():
-    if not T.SEQIO_AVAILABLE:
-        pytest.skip("symjax.tasks registration is disabled (SYMJAX_TASKS_REGISTER=0)")
-    T.set_vocabulary(seqio.ByteVocabulary())
-    T.set_data_dir(FIXTURES)
+def byte_vocabulary_and_fixture_data(byte_tasks_on_fixture_data):
+    """The conftest settings, and the TFDS data directory reset afterwards."""
     yield
-    T.set_data_dir(None)
-    T.set_vocabulary(None)
     settings.set_tfds_data_dir(None)
 
 
