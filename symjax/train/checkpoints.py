@@ -21,7 +21,8 @@ from typing import Any, Mapping
 
 from symjax.errors import CheckpointError
 
-__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "checkpoint_steps"]
+__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "checkpoint_steps", "resolve_checkpoint",
+           "read_params"]
 
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,39 @@ def checkpoint_steps(model_dir: str) -> list[int]:
     if not root.is_dir():
         return []
     return sorted(int(d.name) for d in root.iterdir() if d.name.isdigit() and d.is_dir())
+
+
+def resolve_checkpoint(path: str) -> tuple[str, int | None]:
+    """``(checkpoint directory, step)`` of a train checkpoint (``.../checkpoints/<step>``)
+    or of a run directory (its latest checkpoint; step ``None`` when it has none yet)."""
+    name = path.rstrip("/").split("/")[-1]
+    if name.isdigit():
+        return path, int(name)
+    steps = checkpoint_steps(path)
+    if not steps:
+        return path, None
+    return os.path.join(path, _SUBDIR, str(steps[-1])), steps[-1]
+
+
+def read_params(path: str, abstract_params: Any) -> Any:
+    """The parameters (host numpy arrays shaped as ``abstract_params``) of a train checkpoint
+    or of a run directory's latest one, without reading the optimizer state."""
+    import jax
+    import numpy as np
+
+    ocp = _ocp()
+    directory, step = resolve_checkpoint(path)
+    if step is None:
+        raise CheckpointError(f"run directory {path} has no checkpoint yet")
+    target = {"params": jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), abstract_params)}
+    restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
+    try:
+        restored = ocp.PyTreeCheckpointer().restore(
+            os.path.join(directory, "state"),
+            args=ocp.args.PyTreeRestore(item=target, partial_restore=True, restore_args=restore_args))
+    except Exception as e:  # orbax raises many types for unreadable files
+        raise CheckpointError(f"cannot read parameters from train checkpoint {directory}: {e}") from e
+    return restored["params"]
 
 
 class Checkpointer:

@@ -24,7 +24,7 @@ import numpy as np
 
 from symjax.errors import ConfigError, DataError, VocabularyError
 
-__all__ = ["MODEL_FEATURES", "train_batches", "eval_batches", "feature_converter",
+__all__ = ["MODEL_FEATURES", "get_provider", "train_batches", "eval_batches", "feature_converter",
            "check_vocabularies", "task_vocabularies", "to_global"]
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def feature_converter(*, pack: bool) -> Any:
     return seqio.EncDecFeatureConverter(pack=pack)
 
 
-def _get_provider(name: str) -> Any:
+def get_provider(name: str) -> Any:
     import seqio
 
     try:
@@ -57,7 +57,7 @@ def _get_provider(name: str) -> Any:
 
 def task_vocabularies(name: str) -> dict[str, Any]:
     """``{task name: targets vocabulary}`` for a task or every task of a mixture."""
-    provider = _get_provider(name)
+    provider = get_provider(name)
     tasks = getattr(provider, "tasks", None) or [provider]
     return {t.name: t.output_features["targets"].vocabulary for t in tasks}
 
@@ -101,7 +101,7 @@ def _dataset(*, name: str, feature_lengths: Mapping[str, int], split: str, shuff
              shard_index: int, num_shards: int) -> Any:
     import seqio
 
-    _get_provider(name)
+    get_provider(name)
     try:
         return seqio.get_dataset(
             name, task_feature_lengths=dict(feature_lengths),

@@ -43,7 +43,7 @@ def eval_task_names(name: str, split: str) -> list[str]:
     """The tasks of ``name`` that have ``split`` and metrics (what seqio evaluates)."""
     import seqio
 
-    provider = data_lib._get_provider(name)
+    provider = data_lib.get_provider(name)
     tasks = seqio.get_subtasks(provider)
     return [t.name for t in tasks if split in t.splits and (t.metric_fns or t.predict_metric_fns)]
 

@@ -36,13 +36,12 @@ from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from symjax.errors import CheckpointError, ConfigError, TrainingError
 from symjax.model import (T5, T5Config, abstract_params, init_params, param_logical_axes)
 from symjax.train import data as data_lib
 from symjax.train import partitioning as part
-from symjax.train.checkpoints import Checkpointer
+from symjax.train.checkpoints import Checkpointer, read_params
 from symjax.train.evaluation import DecodingEvaluator, teacher_forced_loss
 from symjax.train.optimizers import learning_rate_schedule, make_optimizer
 from symjax.train.step import (check_loss_normalizing_factor, make_eval_step, make_train_step,
@@ -257,36 +256,14 @@ def load_model_params(*, path: str, config: T5Config) -> Any:
         )
     entries = {p.name for p in epath.Path(path).iterdir()}
     if "checkpoints" in entries or "state" in entries:
-        return _params_from_train_checkpoint(path, config)
+        from flax import linen as nn
+
+        return read_params(path, nn.meta.unbox(abstract_params(config=config)))
     if "config.json" in entries and "params" in entries:
         return weights.load_checkpoint(directory=path, config=config)[1]
     if any(e.endswith(".safetensors") for e in entries):
         return weights.import_hf_checkpoint(directory=path, config=config)[1]
     return weights.import_t5x_checkpoint(directory=path, config=config)
-
-
-def _params_from_train_checkpoint(path: str, config: T5Config) -> Any:
-    import orbax.checkpoint as ocp
-    from flax import linen as nn
-
-    from symjax.train.checkpoints import checkpoint_steps
-
-    if not path.rstrip("/").split("/")[-1].isdigit():  # a run directory: its latest checkpoint
-        steps = checkpoint_steps(path)
-        if not steps:
-            raise CheckpointError(f"run directory {path} has no checkpoint yet")
-        path = os.path.join(path, "checkpoints", str(steps[-1]))
-    abstract = nn.meta.unbox(abstract_params(config=config))
-    target = {"params": jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), abstract)}
-    try:
-        restored = ocp.PyTreeCheckpointer().restore(
-            os.path.join(path, "state"),
-            args=ocp.args.PyTreeRestore(item=target, partial_restore=True,
-                                        restore_args=jax.tree.map(
-                                            lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)))
-    except Exception as e:
-        raise CheckpointError(f"cannot read parameters from train checkpoint {path}: {e}") from e
-    return restored["params"]
 
 
 class _Preemption:
@@ -441,6 +418,13 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
         sums_since_log["_steps"] = sums_since_log.get("_steps", 0.0) + 1
         progress.add_tokens(float(metrics["weight_sum"]))
 
+    def settle() -> None:
+        """Check and count the step still in flight (before logging, saving or leaving)."""
+        nonlocal pending
+        if pending is not None:
+            absorb(pending)
+            pending = None
+
     with _Preemption() as preemption:
         try:
             while step < end_step:
@@ -454,19 +438,15 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                     state, metrics = train_step(state, data_lib.to_global(batch, batch_sharding), rng)
                 step += 1
                 data_batches += 1
-                if pending is not None:
-                    absorb(pending)
+                settle()
                 pending = (step, metrics)
                 if step == start_step + 1:
-                    absorb(pending)
-                    pending = None
+                    settle()
                     progress.restart(step)
                     log.info("step %d compiled and ran in %.1f s", step, time.perf_counter() - started)
                 at_end = step >= end_step
                 if step % config.log_period == 0 or at_end or preemption.requested:
-                    if pending is not None:
-                        absorb(pending)
-                        pending = None
+                    settle()
                     if sums_since_log:
                         n = sums_since_log.pop("_steps")
                         last_metrics = summarize(sums_since_log)
@@ -479,9 +459,7 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                         writer.write(step=step, split="train", scalars=last_metrics)
                         sums_since_log.clear()
                 if step % config.checkpoint_period == 0 or at_end or preemption.requested:
-                    if pending is not None:
-                        absorb(pending)
-                        pending = None
+                    settle()
                     checkpointer.save(step=step, state=state, data_batches=data_batches,
                                       config=saved_config)
                 if config.eval_period and config.eval_mixtures and (
@@ -490,8 +468,7 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                 if preemption.requested:
                     preempted = True
                     break
-            if pending is not None:
-                absorb(pending)
+            settle()
             if (config.eval_mixtures and not config.eval_period and step == config.train_steps
                     and step > start_step):
                 eval_metrics = run_eval(step, state["params"])

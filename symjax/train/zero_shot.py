@@ -27,6 +27,7 @@ from symjax.errors import ConfigError
 from symjax.model import T5, T5Config, abstract_params
 from symjax.train import data as data_lib
 from symjax.train import partitioning as part
+from symjax.train.checkpoints import resolve_checkpoint
 from symjax.train.evaluation import DecodingEvaluator
 from symjax.train.summaries import MetricsWriter
 from symjax.train.trainer import _set_vocabulary, build_mesh, load_model_params
@@ -74,16 +75,6 @@ class EvalConfig:
         object.__setattr__(self, "task_feature_lengths", dict(self.task_feature_lengths))
         if not self.output_dir:
             raise ConfigError("EvalConfig.output_dir is empty; set EVAL_OUTPUT_DIR")
-
-
-def _checkpoint_step(path: str) -> int:
-    from symjax.train.checkpoints import checkpoint_steps
-
-    name = path.rstrip("/").split("/")[-1]
-    if name.isdigit():
-        return int(name)
-    steps = checkpoint_steps(path)
-    return steps[-1] if steps else 0
 
 
 def main_metric(metrics: Mapping[str, Any]) -> tuple[str, Any]:
@@ -140,7 +131,9 @@ def evaluate(config: EvalConfig) -> dict[str, dict[str, Any]]:
     shardings = part.param_shardings(params=abstract_params(config=config.model), rules=rules,
                                      mesh=mesh)
     params = jax.device_put(host_params, shardings)
-    step = config.step if config.step is not None else _checkpoint_step(config.checkpoint_path)
+    step = config.step
+    if step is None:  # the checkpoint's own step when it is a train checkpoint, else 0
+        step = resolve_checkpoint(config.checkpoint_path)[1] or 0
     model = T5(config.model)
     from etils import epath
 
