@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import itertools
 import os
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
-from symjax.sql.families import SamplerConfig, sample_query
+from symjax.sql.families import SamplerConfig
+from symjax.sql.lane import sample_block
 from symjax.sql.plan import Query
-from symjax.sql.render import SQL_STYLES, render
+from symjax.sql.render import SQL_STYLES
 from symjax.sql.table import Table
 
 __all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "examples", "block_examples", "block_seed"]
@@ -36,6 +36,7 @@ INSTRUCTIONS: dict[str, str] = {
 }
 LAYOUTS = ("sql_first", "table_first")
 _MASK64 = (1 << 64) - 1
+_QUERY_STREAM = 1  # block_seed(bseed, 1) seeds the block's queries; bseed its table
 
 
 def block_seed(seed: int, block: int) -> int:
@@ -114,26 +115,54 @@ class StreamConfig:
         return INSTRUCTIONS.get(self.instruction, self.instruction)
 
 
-@dataclass(slots=True)
 class Example:
     """One SQL-execution example.
 
     ``table`` is the table the model sees (after truncation); ``sql`` the standard-style
     SQL; ``answer`` the canonical answer strings; ``inputs``/``targets`` the prompt and the
-    target text; ``plan`` the query plan; ``ordered`` whether the answer's order is defined
-    (``ORDER BY``); ``block``/``position`` where it sits in the stream.
+    target text; ``plan`` the query plan (decoded on first access); ``ordered`` whether the
+    answer's order is defined (``ORDER BY``); ``block``/``position`` where it sits in the
+    stream.
     """
 
-    table: Table
-    sql: str
-    answer: tuple[str, ...]
-    family: str
-    inputs: str
-    targets: str
-    plan: Query
-    ordered: bool
-    block: int
-    position: int
+    __slots__ = ("table", "sql", "answer", "family", "inputs", "targets", "ordered", "block",
+                 "position", "_source")
+
+    def __init__(self, table, sql, answer, family, inputs, targets, source, ordered, block, position):
+        self.table: Table = table
+        self.sql: str = sql
+        self.answer: tuple[str, ...] = answer
+        self.family: str = family
+        self.inputs: str = inputs
+        self.targets: str = targets
+        self._source = source  # a Query, or (lane Block, index) decoded on demand
+        self.ordered: bool = ordered
+        self.block: int = block
+        self.position: int = position
+
+    @property
+    def plan(self) -> Query:
+        source = self._source
+        if isinstance(source, tuple):
+            source = self._source = source[0].plan(source[1])
+        return source
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Example):
+            return NotImplemented
+        return (
+            self.to_dict(include_table=False) == other.to_dict(include_table=False)
+            and self.ordered == other.ordered
+            and self.table == other.table
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Example(block={self.block}, position={self.position}, family={self.family!r}, "
+            f"sql={self.sql!r}, answer={self.answer!r})"
+        )
 
     def to_dict(self, *, include_table: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (the table as header/types/rows unless ``include_table=False``)."""
@@ -223,39 +252,31 @@ class _BlockMaker:
         except TableError:
             return []  # a user table that cannot fit the budget at all
         table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
-        rng = random.Random(bseed)
-        header = table.header
+        got = sample_block(
+            table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
+            sql_style=cfg.sql_style,
+        )
         out: list[Example] = []
         max_chars = cfg.max_input_chars
-        tapex = cfg.sql_style == "tapex"
+        lowercase = cfg.lowercase
+        instruction = self.instruction
         sql_first = cfg.layout == "sql_first"
-        seen: set[str] = set()
         position = 0
-        for _ in range(2 * cfg.queries_per_table):  # duplicates are skipped, not repeated
-            if position == cfg.queries_per_table:
-                break
-            try:
-                family, plan, result = sample_query(table, rng, cfg.sampler)
-            except SamplingError:
-                continue
-            sql = render(plan, header)
-            if sql in seen:
-                continue
-            seen.add(sql)
-            shown = render(plan, header, style="tapex") if tapex else sql
-            if cfg.lowercase:
+        for k, shown in enumerate(got.shown):
+            if lowercase:
                 shown = shown.lower()
             if sql_first:
-                inputs = f"{self.instruction} {shown}\n{table_text}"
+                inputs = f"{instruction} {shown}\n{table_text}"
             else:
-                inputs = f"{table_text}\n{self.instruction} {shown}"
+                inputs = f"{table_text}\n{instruction} {shown}"
             if max_chars is not None and len(inputs) > max_chars:
                 continue
-            answer = result.answer
+            answer = got.answers[k]
             targets = answer_text(answer)
-            if cfg.lowercase:
+            if lowercase:
                 targets = targets.lower()
-            out.append(Example(table, sql, answer, family, inputs, targets, plan, result.ordered, b, position))
+            out.append(Example(table, got.sql[k], answer, got.families[k], inputs, targets,
+                               (got, k), got.ordered[k], b, position))
             position += 1
         return out
 

@@ -1,0 +1,142 @@
+"""The batched query lane against its reference, the per-query Python path.
+
+Every plan the numba lane keeps is decoded into plan objects; the Python executor
+(``run_plan``) must give the lane's answer and order flag and find nothing ambiguous, and
+the Python renderer must print the lane's SQL text in both styles. SQLite checks the same
+examples end to end in ``test_sqlite_oracle.py``.
+"""
+import collections
+
+import numpy as np
+import pytest
+
+from symjax.errors import ConfigError
+from symjax.sql import _lane_kernels as LK
+from symjax.sql.executor import run_plan
+from symjax.sql.families import FAMILIES, SamplerConfig
+from symjax.sql.lane import _prepared, decode_plan, family_cdf, sample_block
+from symjax.sql.render import render
+from symjax.sql.table import Table
+from symjax.sql.tables import TableConfig, generate_table
+
+
+def _check_block(table, seed, config, num_queries=16):
+    block = sample_block(table, seed, config, num_queries, sql_style="tapex")
+    mismatches = []
+    for k, sql in enumerate(block.sql):
+        plan = block.plan(k)
+        result = run_plan(plan, table)
+        got = (sql, block.shown[k], block.answers[k], block.ordered[k], None)
+        want = (render(plan, table.header), render(plan, table.header, style="tapex"),
+                result.answer, result.ordered, result.ambiguity)
+        if got != want:
+            mismatches.append((block.families[k], got, want))
+    return block, mismatches
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SamplerConfig(),
+        SamplerConfig(difficulty="hard", allow_empty=True, allow_null=True, max_answer_values=20),
+        SamplerConfig(difficulty="easy", max_answer_values=1),
+    ],
+    ids=["default", "hard-empty-null", "easy-single"],
+)
+def test_lane_equals_the_python_executor_and_renderer(config):
+    families = collections.Counter()
+    mismatches = []
+    for i in range(250):
+        table = generate_table(1000 + i, TableConfig(null_probability=0.1 if i % 2 else 0.0))
+        block, bad = _check_block(table, 17 * i + 3, config)
+        mismatches += bad
+        families.update(block.families)
+        assert all(len(a) <= config.max_answer_values for a in block.answers)
+        if not config.allow_empty:
+            assert all(block.answers)
+    assert not mismatches, mismatches[:3]
+    assert set(families) == set(FAMILIES), set(FAMILIES) - set(families)
+
+
+def test_lane_on_real_wtq_tables(shared_data):
+    from symjax.sql.io import read_table_dir
+
+    tables = read_table_dir(shared_data / "wtq" / "csv")
+    config = SamplerConfig(allow_empty=True, allow_null=True, difficulty="hard")
+    mismatches = []
+    kept = 0
+    for i, table in enumerate(tables):
+        block, bad = _check_block(table, i, config)
+        mismatches += bad
+        kept += len(block.sql)
+    assert kept > 10 * len(tables)
+    assert not mismatches, mismatches[:3]
+
+
+def test_plans_in_a_block_are_distinct_and_deterministic():
+    table = generate_table(7, TableConfig())
+    a = sample_block(table, 99, SamplerConfig(), 16)
+    b = sample_block(generate_table(7, TableConfig()), 99, SamplerConfig(), 16)
+    assert a.sql == b.sql and a.answers == b.answers
+    assert len(set(a.sql)) == len(a.sql) == 16
+    assert sample_block(table, 100, SamplerConfig(), 16).sql != a.sql
+
+
+def test_family_weights_choose_the_families():
+    only = SamplerConfig(family_weights={"count": 1.0, "nested": 2.0})
+    fams = collections.Counter()
+    for i in range(40):
+        fams.update(sample_block(generate_table(i, TableConfig()), i, only, 8).families)
+    assert set(fams) == {"count", "nested"}
+    assert fams["nested"] > fams["count"]
+    cdf = family_cdf(only)
+    assert cdf[-1] == 3.0 and np.all(np.diff(cdf) >= 0)
+
+
+def test_a_table_without_candidates_gives_an_empty_block():
+    # one row, one text column: no repeated values, no numbers, nothing to order
+    table = Table.from_rows([["a"]], header=["x"])
+    block = sample_block(table, 1, SamplerConfig(family_weights={"most_frequent": 1.0}), 4)
+    assert block.sql == [] and block.answers == []
+
+
+def test_num_queries_must_be_positive():
+    with pytest.raises(ConfigError, match="num_queries"):
+        sample_block(generate_table(1, TableConfig()), 1, SamplerConfig(), 0)
+
+
+def _slow_table_view(keys):
+    m, n = keys.shape
+    out = []
+    for j in range(m):
+        col = keys[j].tolist()
+        vals = [i for i, x in enumerate(col) if x == x]
+        counts = collections.Counter(col[i] for i in vals)
+        uniq = [i for i in vals if counts[col[i]] == 1]
+        repeated = len(counts) < len(vals) and len(counts) >= 2
+        canon = [col.index(x) if x == x else i for i, x in enumerate(col)]
+        out.append((vals, uniq, repeated, canon))
+    return out
+
+
+def test_table_view_kernel_against_its_slow_twin():
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        m, n = int(rng.integers(1, 6)), int(rng.integers(1, 12))
+        keys = rng.integers(0, 4, size=(m, n)).astype(np.float64)
+        keys[rng.random((m, n)) < 0.2] = np.nan
+        vals, nvals, uniq, nuniq, repeated, canon = LK.table_view(keys, np.zeros(m, dtype=np.int64))
+        for j, (v, u, r, c) in enumerate(_slow_table_view(keys)):
+            assert vals[j, : nvals[j]].tolist() == v
+            assert uniq[j, : nuniq[j]].tolist() == u
+            assert bool(repeated[j]) == r
+            assert canon[j].tolist() == c
+
+
+def test_decode_plan_round_trips_through_the_renderer():
+    table = generate_table(3, TableConfig())
+    block = sample_block(table, 5, SamplerConfig(), 16)
+    prep = _prepared(table)
+    assert prep.keys.shape == (table.num_columns, table.num_rows)
+    for k in range(len(block.sql)):
+        assert render(decode_plan(block.plans[k], table), table.header) == block.sql[k]
