@@ -140,3 +140,24 @@ def test_decode_plan_round_trips_through_the_renderer():
     assert prep.keys.shape == (table.num_columns, table.num_rows)
     for k in range(len(block.sql)):
         assert render(decode_plan(block.plans[k], table), table.header) == block.sql[k]
+
+
+def test_string_offsets_kernel_against_its_slow_twin():
+    for strings in ([], ["a"], ["", "b", "ünï", "x y"], ["é" * 5, "", ""]):
+        data = np.frombuffer(("\0".join(strings) + "\0").encode(), dtype=np.uint8)
+        starts = [0]
+        for s in strings:
+            starts.append(starts[-1] + len(s.encode()) + 1)
+        assert LK.string_offsets(data, len(strings)).tolist() == starts[: len(strings) + 1]
+
+
+def test_text_with_nul_bytes_and_like_prefixes():
+    rows = [["Ab\0c", 1], ["ab", 2], ["A%b", 3], ["ünö", 4], ["Üx", 5], ["a_b", 6], ["Ab\0c", 7]]
+    table = Table.from_rows(rows, header=["name", "n"], infer=False, types=["text", "integer"])
+    config = SamplerConfig(family_weights={"select_like": 1.0, "select_where": 1.0}, allow_empty=True)
+    likes = 0
+    for seed in range(60):
+        block, bad = _check_block(table, seed, config, num_queries=8)
+        assert not bad, bad[:3]
+        likes += sum("LIKE" in s for s in block.sql)
+    assert likes > 20

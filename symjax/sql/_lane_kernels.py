@@ -230,7 +230,7 @@ def _threshold(state, view, keys, types, col, ir, t, k):
 def _prefix_ok(sbytes, soff, rank, nchars):
     """Whether the first ``nchars`` characters of string ``rank`` are a usable LIKE
     prefix (non-empty, no ``%`` or ``_``)."""
-    a, b = soff[rank], soff[rank + 1]
+    a, b = soff[rank], soff[rank + 1] - 1
     if b == a:
         return False
     seen = 0
@@ -241,7 +241,7 @@ def _prefix_ok(sbytes, soff, rank, nchars):
             if seen == nchars:
                 break
             seen += 1
-        if c == 37 or c == 95:
+        if c == 37 or c == 95 or c < 2:  # % _ and the NUL stand-in make no usable prefix
             return False
         p += 1
     return True
@@ -741,7 +741,7 @@ def _column_keys(keys, col):
 def _prefix_match(sbytes, soff, rank, pa, pb):
     """Whether string ``rank`` starts with bytes ``sbytes[pa:pb]`` under ASCII case folding
     (SQLite's LIKE)."""
-    a, b = soff[rank], soff[rank + 1]
+    a, b = soff[rank], soff[rank + 1] - 1
     if b - a < pb - pa:
         return False
     for q in range(pb - pa):
@@ -758,7 +758,7 @@ def _prefix_match(sbytes, soff, rank, pa, pb):
 
 @njit
 def _prefix_end(sbytes, soff, rank, nchars):
-    a, b = soff[rank], soff[rank + 1]
+    a, b = soff[rank], soff[rank + 1] - 1
     seen = 0
     p = a
     while p < b:
@@ -1324,17 +1324,36 @@ def _same_plan(out_ir, k, ir):
 
 
 @njit
-def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, num_queries):
-    """Sample up to ``num_queries`` distinct acceptable queries on one table.
+def string_offsets(sbytes, count):
+    """Start of each of ``count`` NUL-terminated strings in ``sbytes``, then the end."""
+    soff = np.zeros(count + 1, dtype=np.int64)
+    k = 0
+    for p in range(sbytes.shape[0]):
+        if sbytes[p] == 0 and k < count:
+            k += 1
+            soff[k] = p + 1
+    return soff
+
+
+@njit
+def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
+                 plans, meta, akind, aint, areal, toks, spec, used):
+    """Sample up to ``plans.shape[0]`` distinct acceptable queries on one table.
 
     ``cfg``: (max_terms, max_answer_values, allow_empty, allow_null, max_attempts,
     tries): ``tries`` draws of a query, each of up to ``max_attempts`` attempts (the
     Python sampler's loop), duplicates skipped. ``cdf``: cumulative family weights over
-    ``FAMILY_NAMES`` (ending at the total).
+    ``FAMILY_NAMES`` (ending at the total). ``sbytes``: the table's ``nstrings`` strings in
+    rank order, UTF-8, each followed by a NUL byte.
 
-    Returns the plans, answers and tokens of the kept queries (see the module doc).
+    Writes, for kept query ``k``: ``plans[k]``; ``meta[k] = (number of answer values,
+    ordered, end of its tokens)``; its answer values in ``akind/aint/areal[k]``; its tokens
+    in ``toks``; special literals as ``spec[slot] = (kind, a, b)``; and the distinct cell
+    tokens used, in ``used``. Returns ``(kept, tokens, specs, cells used)``.
     """
     m, n_rows = keys.shape
+    num_queries = plans.shape[0]
+    soff = string_offsets(sbytes, nstrings)
     state = np.empty(1, dtype=np.uint64)
     state[0] = np.uint64(seed)
     view = table_view(keys, types)
@@ -1345,21 +1364,11 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, num_qu
     max_attempts = cfg[4]
     tries = cfg[5]
     total = cdf[cdf.shape[0] - 1]
-
-    out_ir = np.zeros((num_queries, IR_WIDTH), dtype=np.int64)
-    out_n = np.zeros(num_queries, dtype=np.int64)
-    out_ordered = np.zeros(num_queries, dtype=np.bool_)
-    akind = np.zeros((num_queries, cap), dtype=np.int64)
-    aint = np.zeros((num_queries, cap), dtype=np.int64)
-    areal = np.zeros((num_queries, cap), dtype=np.float64)
-    akey = np.zeros((num_queries, cap), dtype=np.float64)
-    toks = np.empty(num_queries * MAX_TOKENS, dtype=np.int64)
-    tok_end = np.zeros(num_queries, dtype=np.int64)
-    spec_kind = np.zeros(num_queries * SPEC_PER_QUERY, dtype=np.int64)
-    spec_a = np.zeros(num_queries * SPEC_PER_QUERY, dtype=np.int64)
-    spec_b = np.zeros(num_queries * SPEC_PER_QUERY, dtype=np.int64)
     cell_base = COLUMN_BASE + m
     spec_base = cell_base + m * n_rows
+    spec_kind = spec[:, 0]
+    spec_a = spec[:, 1]
+    spec_b = spec[:, 2]
 
     ir = np.zeros(IR_WIDTH, dtype=np.int64)
     tk = np.empty(cap + 1, dtype=np.int64)
@@ -1373,6 +1382,8 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, num_qu
         if kept == num_queries:
             break
         found = False
+        nv = 0
+        ordered = False
         for _a in range(max_attempts):
             x = uniform(state) * total
             fam = cdf.shape[0] - 1
@@ -1401,21 +1412,27 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, num_qu
             continue
         dup = False
         for k in range(kept):
-            if _same_plan(out_ir, k, ir):
+            if _same_plan(plans, k, ir):
                 dup = True
                 break
         if dup:
             continue
-        out_ir[kept] = ir
-        out_n[kept] = nv
-        out_ordered[kept] = ordered
+        plans[kept] = ir
         for q in range(nv):
             akind[kept, q] = tk[q]
             aint[kept, q] = tv[q]
             areal[kept, q] = tr[q]
-            akey[kept, q] = tkey[q]
         p, nspec = _emit_query(ir, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec)
-        tok_end[kept] = p
+        meta[kept, 0] = nv
+        meta[kept, 1] = 1 if ordered else 0
+        meta[kept, 2] = p
         kept += 1
-    return (kept, out_ir[:kept], out_n[:kept], out_ordered[:kept], akind[:kept], aint[:kept],
-            areal[:kept], toks[:p], tok_end[:kept], spec_kind[:nspec], spec_a[:nspec], spec_b[:nspec])
+    seen = np.zeros(m * n_rows, dtype=np.bool_)
+    nused = 0
+    for q in range(p):
+        t = toks[q]
+        if cell_base <= t < spec_base and not seen[t - cell_base]:
+            seen[t - cell_base] = True
+            used[nused] = t
+            nused += 1
+    return kept, p, nspec, nused

@@ -18,7 +18,7 @@ import numpy as np
 
 from symjax.errors import ConfigError
 from symjax.sql import _lane_kernels as LK
-from symjax.sql.answers import NULL_VALUE
+from symjax.sql.answers import NULL_VALUE, canonical_value
 from symjax.sql.families import DIFFICULTIES, FAMILIES, SamplerConfig
 from symjax.sql.plan import (
     ROWID,
@@ -60,65 +60,95 @@ def family_cdf(config: SamplerConfig) -> np.ndarray:
 
 
 class _Prepared:
-    """A table's arrays for the kernels and its text fragments, built once per table."""
+    """A table's arrays for the kernels and its answer texts, built once per table."""
 
-    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "_frags", "_cells")
+    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "nstrings", "_idents", "_cells", "_quoted")
 
     def __init__(self, table: Table):
         m, n = table.num_columns, table.num_rows
         keys = np.empty((m, n), dtype=np.float64)
         ints = np.zeros((m, n), dtype=np.int64)
+        ranks = None
         for j, t in enumerate(table.types):
-            keys[j] = table.sort_keys(j)
-            if t == INTEGER:
-                ints[j] = table.data[j]
+            data = table.data[j]
+            if t == TEXT:
+                if ranks is None:  # code -1 (NULL) picks the NaN appended to the ranks
+                    ranks = np.append(table.string_ranks(), np.nan)
+                keys[j] = ranks[data]
+            else:
+                keys[j] = data
+                if t == INTEGER:
+                    ints[j] = data
+                nulls = table.nulls[j]
+                if np.count_nonzero(nulls):
+                    keys[j][nulls] = np.nan
         self.keys = keys
         self.ints = ints
-        self.is_int = np.array([t == INTEGER for t in table.types], dtype=np.bool_)
-        self.types = np.array([_TYPE_CODES[t] for t in table.types], dtype=np.int64)
-        encoded = [s.encode("utf-8") for s in table.strings_by_rank()]
-        self.soff = np.zeros(len(encoded) + 1, dtype=np.int64)
-        if encoded:
-            np.cumsum([len(b) for b in encoded], out=self.soff[1:])
-        self.sbytes = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-        self._frags: dict[bool, list[str]] = {}
+        self.is_int, self.types = _type_arrays(table.types)
+        by_rank = table.strings_by_rank()
+        self.nstrings = len(by_rank)
+        joined = "\0".join(by_rank) + "\0"
+        if joined.count("\0") != len(by_rank) + (not by_rank):  # a string holds a NUL: no separator
+            joined = "\0".join(s.replace("\0", "\1") for s in by_rank) + "\0"
+        self.sbytes = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+        self._idents: dict[bool, list[str]] = {}
         self._cells: list[str] | None = None
+        # per column, how a literal is made from the shown text: quoted (text, date),
+        # as is (integer), or from the value (real: repr; any column with display text)
+        self._quoted = [
+            None if table.display[j] is not None or t == REAL else t != INTEGER
+            for j, t in enumerate(table.types)
+        ]
 
-    def fragments(self, table: Table, tapex: bool) -> list[str]:
-        """Token id -> text: fixed fragments, column identifiers, cell literals."""
-        frags = self._frags.get(tapex)
-        if frags is None:
-            frags = list(_FIXED_TAPEX if tapex else LK.FIXED)
+    def fragments(self, table: Table, tapex: bool, cell_tokens: list[int]) -> list[str]:
+        """Token id -> text: fixed fragments, column identifiers, then the literals of the
+        cells in ``cell_tokens`` (other cells are ``None``)."""
+        base = self._idents.get(tapex)
+        if base is None:
+            base = list(_FIXED_TAPEX if tapex else LK.FIXED)
             if tapex:
-                frags.extend(table.header)
+                base.extend(table.header)
             else:
-                frags.extend('"' + h.replace('"', '""') + '"' for h in table.header)
-            for j, t in enumerate(table.types):
-                col = table.column(j)
-                if t == TEXT or t == DATE:
-                    frags.extend("" if v is None else "'" + v.replace("'", "''") + "'" for v in col)
-                elif t == INTEGER:
-                    frags.extend("" if v is None else str(v) for v in col)
-                else:
-                    frags.extend("" if v is None else repr(v) for v in col)
-            self._frags[tapex] = frags
+                base.extend('"' + h.replace('"', '""') + '"' for h in table.header)
+            self._idents[tapex] = base
+        n = table.num_rows
+        start = len(base)
+        frags = base + [None] * (table.num_columns * n)
+        quoted = self._quoted
+        for tok in cell_tokens:
+            j, i = divmod(tok - start, n)
+            if quoted[j] is None:  # a number, or a table that shows other text than values
+                frags[tok] = render_literal(table.column(j)[i])
+            else:
+                text = table.column_texts(j)[i]
+                frags[tok] = "'" + text.replace("'", "''") + "'" if quoted[j] else text
         return frags
 
     def cells(self, table: Table) -> list[str]:
-        """Canonical answer text of every cell, ``j * num_rows + i``."""
+        """Canonical answer text of every non-NULL cell, at ``j * num_rows + i``."""
         cells = self._cells
         if cells is None:
             cells = []
             for j, t in enumerate(table.types):
-                col = table.column(j)
-                if t == REAL:
-                    cells.extend(NULL_VALUE if v is None else format_number(v) for v in col)
-                elif t == INTEGER:
-                    cells.extend(NULL_VALUE if v is None else str(v) for v in col)
+                if table.display[j] is None:  # the shown text is the canonical text
+                    cells.extend(table.column_texts(j))
                 else:
-                    cells.extend(NULL_VALUE if v is None else v for v in col)
+                    cells.extend(NULL_VALUE if v is None else canonical_value(v) for v in table.column(j))
             self._cells = cells
         return cells
+
+
+_TYPE_ARRAYS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _type_arrays(types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    got = _TYPE_ARRAYS.get(types)
+    if got is None:
+        got = (np.array([t == INTEGER for t in types], dtype=np.bool_),
+               np.array([_TYPE_CODES[t] for t in types], dtype=np.int64))
+        if len(_TYPE_ARRAYS) < 4096:
+            _TYPE_ARRAYS[types] = got
+    return got
 
 
 def _prepared(table: Table) -> _Prepared:
@@ -148,12 +178,50 @@ class Block:
         return decode_plan(self.plans[k], self.table)
 
 
-def _config_array(config: SamplerConfig, tries: int) -> np.ndarray:
-    return np.array(
+_LAST_CONFIG: list = [None, -1, None, None]  # config, tries, its arrays: one stream at a time
+
+
+def _config_arrays(config: SamplerConfig, tries: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's ``cfg`` and ``cdf`` arrays (cached for the last config used)."""
+    last = _LAST_CONFIG
+    if last[0] is config and last[1] == tries:
+        return last[2], last[3]
+    cfg = np.array(
         [DIFFICULTIES[config.difficulty], config.max_answer_values, int(config.allow_empty),
          int(config.allow_null), config.max_attempts, tries],
         dtype=np.int64,
     )
+    cdf = family_cdf(config)
+    last[:] = [config, tries, cfg, cdf]
+    return cfg, cdf
+
+
+class _Workspace:
+    """Output buffers of the kernel, reused from block to block."""
+
+    __slots__ = ("plans", "meta", "akind", "aint", "areal", "toks", "spec", "used")
+
+    def __init__(self, num_queries: int, cap: int):
+        self.plans = np.zeros((num_queries, LK.IR_WIDTH), dtype=np.int64)
+        self.meta = np.zeros((num_queries, 3), dtype=np.int64)
+        self.akind = np.zeros((num_queries, cap), dtype=np.int64)
+        self.aint = np.zeros((num_queries, cap), dtype=np.int64)
+        self.areal = np.zeros((num_queries, cap), dtype=np.float64)
+        self.toks = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
+        self.spec = np.zeros((num_queries * LK.SPEC_PER_QUERY, 3), dtype=np.int64)
+        self.used = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
+
+
+_WORKSPACES: dict[tuple[int, int], _Workspace] = {}
+
+
+def _workspace(num_queries: int, cap: int) -> _Workspace:
+    ws = _WORKSPACES.get((num_queries, cap))
+    if ws is None:
+        if len(_WORKSPACES) > 16:
+            _WORKSPACES.clear()
+        ws = _WORKSPACES[(num_queries, cap)] = _Workspace(num_queries, cap)
+    return ws
 
 
 def sample_block(
@@ -162,37 +230,35 @@ def sample_block(
 ) -> Block:
     """Up to ``num_queries`` distinct acceptable queries on ``table``: ``tries`` draws
     (default ``2 * num_queries``) of up to ``config.max_attempts`` attempts each, duplicates
-    skipped. A pure function of its arguments."""
-    if num_queries < 1:
-        raise ConfigError(f"num_queries must be >= 1, got {num_queries!r}")
+    skipped; ``shown`` in ``sql_style``. A pure function of its arguments."""
+    if not isinstance(num_queries, int) or num_queries < 1:
+        raise ConfigError(f"num_queries must be an int >= 1, got {num_queries!r}")
     tries = 2 * num_queries if tries is None else tries
     prep = _prepared(table)
-    (kept, plans, nvals, ordered, akind, aint, areal, toks, tok_end,
-     spec_kind, spec_a, spec_b) = LK.sample_block(
+    cfg, cdf = _config_arrays(config, tries)
+    ws = _workspace(num_queries, config.max_answer_values)
+    kept, ntok, nspec, nused = LK.sample_block(
         np.uint64(seed & 0xFFFFFFFFFFFFFFFF), prep.keys, prep.ints, prep.is_int, prep.types,
-        prep.sbytes, prep.soff, _config_array(config, tries), family_cdf(config), num_queries,
+        prep.sbytes, prep.nstrings, cfg, cdf, ws.plans, ws.meta, ws.akind, ws.aint, ws.areal,
+        ws.toks, ws.spec, ws.used,
     )
-    tapex = sql_style == "tapex"
-    frags = prep.fragments(table, False)
-    if len(spec_kind):
-        specs = _spec_texts(table, spec_kind, spec_a, spec_b)
-        frags = frags + specs
-    tok_list = toks.tolist()
-    bounds = [0] + tok_end.tolist()
-    get = frags.__getitem__
+    specs = _spec_texts(table, ws.spec[:nspec].tolist()) if nspec else []
+    cell_tokens = ws.used[:nused].tolist()
+    tok_list = ws.toks[:ntok].tolist()
+    meta = ws.meta[:kept].tolist()
+    bounds = [0] + [row[2] for row in meta]
+    get = (prep.fragments(table, False, cell_tokens) + specs).__getitem__
     sql = ["".join(map(get, tok_list[bounds[k]:bounds[k + 1]])) for k in range(kept)]
-    if tapex:
-        tfrags = prep.fragments(table, True)
-        if len(spec_kind):
-            tfrags = tfrags + specs
-        get = tfrags.__getitem__
+    if sql_style == "tapex":
+        get = (prep.fragments(table, True, cell_tokens) + specs).__getitem__
         shown = [_tapexify("".join(map(get, tok_list[bounds[k]:bounds[k + 1]]))) for k in range(kept)]
     else:
         shown = sql
     cells = prep.cells(table)
     answers = []
-    kinds, ivals = akind.tolist(), aint.tolist()
-    for k, nv in enumerate(nvals.tolist()):
+    kinds, ivals = ws.akind[:kept].tolist(), ws.aint[:kept].tolist()
+    for k in range(kept):
+        nv = meta[k][0]
         kk, iv = kinds[k], ivals[k]
         if nv == 1 and kk[0] == LK.A_CELL:
             answers.append((cells[iv[0]],))
@@ -205,19 +271,20 @@ def sample_block(
             elif kind == LK.A_INT:
                 out.append(str(iv[q]))
             elif kind == LK.A_REAL:
-                out.append(format_number(float(areal[k, q])))
+                out.append(format_number(float(ws.areal[k, q])))
             else:
                 out.append(NULL_VALUE)
         answers.append(tuple(out))
+    plans = ws.plans[:kept].copy()
     names = LK.FAMILY_NAMES
     families = [names[f] for f in plans[:, LK.IR_FAMILY].tolist()]
-    return Block(table, sql, shown, answers, families, ordered.tolist(), plans)
+    return Block(table, sql, shown, answers, families, [row[1] == 1 for row in meta], plans)
 
 
-def _spec_texts(table: Table, kinds: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[str]:
+def _spec_texts(table: Table, specs: list[list[int]]) -> list[str]:
     out = []
     n = table.num_rows
-    for kind, x, y in zip(kinds.tolist(), a.tolist(), b.tolist()):
+    for kind, x, y in specs:
         if kind == LK.SPEC_INT:
             out.append(str(x))
         elif kind == LK.SPEC_TENTHS:

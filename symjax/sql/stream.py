@@ -259,25 +259,21 @@ class _BlockMaker:
         out: list[Example] = []
         max_chars = cfg.max_input_chars
         lowercase = cfg.lowercase
-        instruction = self.instruction
-        sql_first = cfg.layout == "sql_first"
-        position = 0
+        if cfg.layout == "sql_first":
+            head, tail = self.instruction + " ", "\n" + table_text
+        else:
+            head, tail = table_text + "\n" + self.instruction + " ", ""
+        sql, answers, families, ordered = got.sql, got.answers, got.families, got.ordered
         for k, shown in enumerate(got.shown):
-            if lowercase:
-                shown = shown.lower()
-            if sql_first:
-                inputs = f"{instruction} {shown}\n{table_text}"
-            else:
-                inputs = f"{table_text}\n{instruction} {shown}"
+            inputs = head + (shown.lower() if lowercase else shown) + tail
             if max_chars is not None and len(inputs) > max_chars:
                 continue
-            answer = got.answers[k]
+            answer = answers[k]
             targets = answer_text(answer)
             if lowercase:
                 targets = targets.lower()
-            out.append(Example(table, got.sql[k], answer, got.families[k], inputs, targets,
-                               (got, k), got.ordered[k], b, position))
-            position += 1
+            out.append(Example(table, sql[k], answer, families[k], inputs, targets, (got, k),
+                               ordered[k], b, len(out)))
         return out
 
 
