@@ -1,6 +1,7 @@
 """Linearization styles (golden strings) and truncation to a budget."""
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 import subprocess
@@ -13,7 +14,8 @@ from symjax.errors import ConfigError, TableError
 from symjax.sql.linearize import (
     STYLES, linearize, linearized_length, shorten_cells, truncate_table,
 )
-from symjax.sql.table import TEXT, Table
+from symjax.sql.table import TEXT, Table, format_number, int_to_date
+from symjax.sql.tables import generate_table
 
 
 def small_table() -> Table:
@@ -125,17 +127,33 @@ def test_unknown_style_lists_valid_styles():
     assert STYLES == ("tapex", "indexed", "markdown")
 
 
-@pytest.mark.parametrize("style", STYLES)
-def test_matches_slow_twin(style):
-    """The fast joins agree with an obviously correct cell-by-cell loop."""
-    t = big_table(25, seed=3)
+def slow_cell_texts(table: Table, j: int) -> list[str]:
+    """Twin of ``Table.column_texts`` from the Python values, cell by cell (dates through
+    ``datetime``, not the table's own date formatting)."""
+    if table.display[j] is not None:
+        return list(table.display[j])
+    out = []
+    for v in table.column(j):
+        if v is None:
+            out.append("")
+        elif table.types[j] == "real":
+            out.append(format_number(v))
+        elif table.types[j] == "date":
+            out.append(dt.date.fromisoformat(v).isoformat())
+        else:
+            out.append(str(v))
+    return out
 
+
+def slow_linearize(table: Table, style: str = "tapex", lowercase: bool = False) -> str:
+    """Twin of ``linearize``: an obviously correct cell-by-cell loop."""
     def cell(text):
         text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
         return text.replace("|", "\\|") if style == "markdown" else text
 
-    header = [cell(h) for h in t.header]
-    rows = [[cell(t.cell_text(i, j)) for j in range(len(header))] for i in range(t.num_rows)]
+    header = [cell(h) for h in table.header]
+    columns = [slow_cell_texts(table, j) for j in range(len(header))]
+    rows = [[cell(columns[j][i]) for j in range(len(header))] for i in range(table.num_rows)]
     if style == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -145,7 +163,74 @@ def test_matches_slow_twin(style):
         expected = ("col : " if style == "tapex" else "header: ") + " | ".join(header)
         for k, r in enumerate(rows, 1):
             expected += sep + f"row {k} : " + " | ".join(r)
-    assert linearize(t, style=style) == expected
+    return expected.lower() if lowercase else expected
+
+
+def generated_tables(n: int = 300) -> list[Table]:
+    """Synthetic tables as the stream draws them, plus a few with line breaks and pipes."""
+    tables = [generate_table(seed) for seed in range(n)]
+    for seed, special in enumerate(["two\nlines", "a\rreturn", "a | pipe", "crlf\r\nend | x"]):
+        t = tables[seed]
+        columns = [list(t.column(j)) for j in range(t.num_columns)]
+        columns[t.types.index(TEXT)][1] = special
+        tables.append(Table.from_columns(t.header, t.types, columns, name=t.name))
+    return tables
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_matches_slow_twin(style):
+    """The fast joins agree with an obviously correct cell-by-cell loop."""
+    t = big_table(25, seed=3)
+    assert linearize(t, style=style) == slow_linearize(t, style)
+    assert linearize(small_table(), style=style) == slow_linearize(small_table(), style)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_generated_tables_match_slow_twin(style):
+    """Cell texts read from the arrays and the one-scan cleaning check agree with the
+    cell-by-cell twin on the tables the stream draws (NULLs, reals, dates, and some line
+    breaks and pipes)."""
+    for t in generated_tables():
+        for j in range(t.num_columns):
+            assert list(t.column_texts(j)) == slow_cell_texts(t, j), (t.name, j)
+        assert linearize(t, style=style) == slow_linearize(t, style)
+        assert linearize(t, style=style, lowercase=True) == slow_linearize(t, style, True)
+
+
+def test_cell_texts_of_nulls_in_every_type():
+    """NULL shows as "" (text: code -1; other types: whatever the array holds under the
+    mask)."""
+    t = small_table()
+    data = [d.copy() for d in t.data]
+    for d, m, type_ in zip(data, t.nulls, t.types):
+        if type_ != TEXT:
+            d[m] = 7  # garbage under the NULL mask
+    raw = Table(t.header, t.types, data, t.nulls, t.strings)
+    assert [raw.column_texts(j) for j in range(4)] == [t.column_texts(j) for j in range(4)]
+    assert [list(t.column_texts(j)) for j in range(4)] == [slow_cell_texts(t, j) for j in range(4)]
+    assert t.column_texts(0)[2] == t.column_texts(1)[1] == t.column_texts(2)[2] == ""
+
+
+def test_dates_show_the_text_they_were_given():
+    """A date passed to from_columns as a string is shown as given, also after truncation."""
+    t = Table.from_columns(
+        ["d", "n"], ["date", "integer"], [["2001- 3-05", "+999-01-01", None], [1, 2, 3]]
+    )
+    assert t.column_texts(0) == ("2001- 3-05", "+999-01-01", "")
+    assert list(t.column_texts(0)) == [v or "" for v in t.column(0)]
+    out = truncate_table(t, max_chars=len(linearize(t)) - 1, seed=0)
+    assert 1 <= out.num_rows < 3
+    assert list(out.column_texts(0)) == [v or "" for v in out.column(0)]
+    assert set(out.column_texts(0)) <= set(t.column_texts(0))
+
+
+def test_int_to_date_twin():
+    """``int_to_date`` keeps the output of its f-string formula, negative values included."""
+    rng = random.Random(0)
+    values = [rng.randint(10000101, 99991231) for _ in range(2000)]
+    values += [rng.randint(-(2**63), 2**63 - 1) for _ in range(2000)] + list(range(-1500, 1500))
+    for v in values:
+        assert int_to_date(v) == f"{v // 10000:04d}-{(v // 100) % 100:02d}-{v % 100:02d}"
 
 
 # ---------------------------------------------------------------------------- truncation
@@ -174,6 +259,75 @@ def test_fits_budget_and_keeps_order(style):
             # Rows are renumbered in the text the model sees.
             if style != "markdown":
                 assert f"row {out.num_rows} : " in linearize(out, style=style)
+
+
+def outcome(table: Table, **kwargs) -> Table | str:
+    """``truncate_table``'s result, or the message of the TableError it raised."""
+    try:
+        return truncate_table(table, **kwargs)
+    except TableError as err:
+        return str(err)
+
+
+def is_subsequence(rows: list, of: list) -> bool:
+    rest = iter(of)
+    return all(any(r == x for x in rest) for r in rows)
+
+
+@pytest.mark.parametrize(
+    "style,lowercase", [("tapex", False), ("indexed", False), ("tapex", True), ("markdown", False)]
+)
+def test_truncation_fast_path_matches_full_computation(style, lowercase):
+    """On the stream's tables: ``truncate_table`` returns the table itself exactly when the
+    cell-by-cell twins say it fits (no text cell over the cap, short enough), else what the
+    twins predict, and always the same as on a freshly built copy (its own string pool, no
+    cached texts): fitting tables, long cells, too many rows, token budgets."""
+    n = 150 if style == "tapex" and not lowercase else 60
+    for t, twin in zip(generated_tables(n), generated_tables(n)):  # t: nothing cached yet
+        size = len(slow_linearize(twin, style, lowercase))
+        texts = [slow_cell_texts(twin, j) for j in range(t.num_columns)]
+        longest = max(len(x) for j, type_ in enumerate(t.types) if type_ == TEXT for x in texts[j])
+        copy = Table.from_columns(
+            t.header, t.types, [twin.column(j) for j in range(t.num_columns)],
+            display=t.display, name=t.name,
+        )
+        for max_chars, cap in (
+            (5600, 100), (size, longest), (size - 1, longest), (10**6, max(longest - 1, 1)),
+            (size // 2, 6),
+        ):
+            kwargs = dict(
+                max_chars=max_chars, max_cell_chars=cap, style=style, lowercase=lowercase, seed=3
+            )
+            out = outcome(t, **kwargs)
+            assert (out is t) == (longest <= cap and size <= max_chars)
+            expected = outcome(copy, **kwargs)
+            if isinstance(out, str):
+                assert out == expected
+                continue
+            assert out == expected and linearize(out, style=style, lowercase=lowercase) == (
+                linearize(expected, style=style, lowercase=lowercase)
+            ) == slow_linearize(out, style, lowercase)
+            assert len(linearize(out, style=style, lowercase=lowercase)) <= max_chars
+            # Cells are cut cell by cell, then whole rows are dropped.
+            columns = [
+                [v if v is None or len(v) <= cap else v[:cap].rstrip() or v[:cap]
+                 for v in twin.column(j)]
+                if type_ == TEXT else twin.column(j)
+                for j, type_ in enumerate(t.types)
+            ]
+            short = Table.from_columns(t.header, t.types, columns, name=t.name)
+            if len(slow_linearize(short, style, lowercase)) <= max_chars:
+                assert out == short
+            else:
+                assert out.num_rows < t.num_rows and is_subsequence(out.rows, short.rows)
+        n_tokens = words_counter(slow_linearize(t, style, lowercase))
+        for budget in (n_tokens, n_tokens - 1):
+            kwargs = dict(
+                max_tokens=budget, count_tokens=words_counter, style=style, lowercase=lowercase
+            )
+            out = truncate_table(t, **kwargs)
+            assert (out is t) == (budget == n_tokens)
+            assert out == truncate_table(copy, **kwargs)
 
 
 def test_deterministic_for_a_seed_and_varies_across_seeds():
@@ -301,6 +455,21 @@ def test_shortened_cells_become_the_values_of_text_columns():
     assert "Championship | 123,456,789 points" in linearize(out)
     assert shorten_cells(t, max_cell_chars=12) is shorten_cells(t, max_cell_chars=12)
     assert shorten_cells(t, max_cell_chars=100) is t
+
+
+def test_cell_check_reads_the_pool_and_display_texts():
+    """The one-scan check for long cells: a long string in the pool that no cell uses
+    falls back to the cell-by-cell look (nothing is cut, the table itself comes back); a
+    long display text of a text column is cut even when its value is short."""
+    codes = [np.array([0, 1, -1], dtype=np.int32)]
+    t = Table(("w",), (TEXT,), codes, [codes[0] < 0], ("ab", "cd", "an unused long string"))
+    assert shorten_cells(t, max_cell_chars=5) is t
+    assert truncate_table(t, max_chars=1000, max_cell_chars=5) is t
+    shown = Table.from_columns(["w", "n"], [TEXT, "integer"], [["a", "b"], [1, 2]],
+                               display=[["a long display text", "b"], ["1", "a long number"]])
+    out = truncate_table(shown, max_chars=1000, max_cell_chars=6)
+    assert out.column(0) == ["a long", "b"] and out.column_texts(1) == ("1", "a long number")
+    assert truncate_table(shown, max_chars=1000, max_cell_chars=19) is shown
 
 
 def test_cell_token_cap():

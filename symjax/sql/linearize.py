@@ -19,7 +19,8 @@ shortened text as their value, and dropped rows are gone from the table itself.
 
 The linearization is memoised in the table's cache: a table linearized once per ~8 examples
 costs one dict lookup after the first time, and a truncation that cuts nothing costs one
-length computation.
+length computation (the linearization the caller then reuses) and, with ``max_cell_chars``,
+one scan of the table's string pool.
 """
 from __future__ import annotations
 
@@ -103,15 +104,22 @@ def _parts(table: Table, style: str, lowercase: bool) -> tuple[str, list[str]]:
         return out
     _check_style(style)
     markdown = style == "markdown"
-    header = _clean_cells(table.header, markdown)
-    columns = [_clean_cells(table.column_texts(j), markdown) for j in range(len(table.header))]
     join = _CELL_SEPARATOR.join
+    header = table.header
+    columns = [table.column_texts(j) for j in range(len(header))]
+    rows = list(map(join, zip(*columns)))
+    # One scan of the joined rows finds whether any cell needs cleaning (rarely); markdown
+    # looks for "|" in the cells themselves, since the joined rows hold the separators.
+    joined = join(header) + "".join(rows)
+    if "\n" in joined or "\r" in joined or (markdown and "|" in "".join(chain(header, *columns))):
+        header = _clean_cells(header, markdown)
+        rows = list(map(join, zip(*[_clean_cells(texts, markdown) for texts in columns])))
     if markdown:
         head = "| " + join(header) + " |\n" + "|" + " --- |" * len(header)
-        bodies = ["| " + b + " |" for b in map(join, zip(*columns))]
+        bodies = ["| " + b + " |" for b in rows]
     else:
         head = _HEADER_PREFIX[style] + join(header)
-        bodies = list(map(join, zip(*columns)))
+        bodies = rows
     if not table.num_rows:
         bodies = []
     out = (head, bodies)
@@ -244,6 +252,9 @@ def shorten_cells(
     cached = table._cache.get(key)
     if cached is not None:
         return table if cached is _UNCHANGED else cached
+    if max_cell_tokens is None and _text_cells_fit(table, max_cell_chars):
+        table._cache[key] = _UNCHANGED
+        return table
     token_memo: dict[str, str] = {}
     new_columns: dict[int, tuple[list, list[str]]] = {}
     for j, t in enumerate(table.types):
@@ -291,6 +302,18 @@ def shorten_cells(
     )
     table._cache[key] = out
     return out
+
+
+def _text_cells_fit(table: Table, cap: int) -> bool:
+    """True when no cell of a text column can be longer than ``cap`` characters, judged from
+    the string pool (every value of a text column is pooled, so one scan of the distinct
+    strings covers them all) and the display text of text columns that keep one. False
+    only means "look cell by cell": the pool may hold strings no cell uses."""
+    longest = max(map(len, table.strings), default=0)
+    for t, shown in zip(table.types, table.display):
+        if t == TEXT and shown:
+            longest = max(longest, max(map(len, shown)))
+    return longest <= cap
 
 
 def _cut(text: str) -> str:

@@ -78,7 +78,10 @@ def date_to_int(text: str) -> int:
 def int_to_date(value: int) -> str:
     """``20010305`` -> ``'2001-03-05'``."""
     value = int(value)
-    return f"{value // 10000:04d}-{(value // 100) % 100:02d}-{value % 100:02d}"
+    return "%04d-%02d-%02d" % (value // 10000, value // 100 % 100, value % 100)
+
+
+_CELL_TEXT = {INTEGER: str, REAL: format_number, DATE: int_to_date}  # non-NULL cell -> text
 
 
 def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
@@ -301,22 +304,30 @@ class Table:
         return self.column_texts(j)[i]
 
     def column_texts(self, j: int) -> tuple[str, ...]:
+        """:meth:`cell_text` of every cell of column ``j``, cached. Read straight from the
+        arrays, without building :meth:`column`'s values (linearizing a table costs mostly
+        this), except for dates whose text ``from_columns`` kept as given."""
         key = ("texts", j)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         disp = self.display[j]
+        t = self.types[j]
         if disp is not None:
             out = disp
+        elif t == TEXT:  # code -1 (NULL) picks the "" appended to the pool
+            out = tuple(map((self.strings + ("",)).__getitem__, self.data[j].tolist()))
+        elif t == DATE and ("column", j) in self._cache:
+            # from_columns keeps a date's text as given (date_to_int accepts "2001- 3-05")
+            out = tuple("" if v is None else v for v in self.column(j))
         else:
-            t = self.types[j]
-            vals = self.column(j)
-            if t == INTEGER:
-                out = tuple("" if v is None else str(v) for v in vals)
-            elif t == REAL:
-                out = tuple("" if v is None else format_number(v) for v in vals)
+            text = _CELL_TEXT[t]
+            values = self.data[j].tolist()
+            mask = self.nulls[j]
+            if np.count_nonzero(mask):  # cheaper than mask.any() on short columns
+                out = tuple(["" if m else text(v) for v, m in zip(values, mask.tolist())])
             else:
-                out = tuple("" if v is None else v for v in vals)
+                out = tuple(map(text, values))
         self._cache[key] = out
         return out
 
