@@ -161,3 +161,13 @@ def test_text_with_nul_bytes_and_like_prefixes():
         assert not bad, bad[:3]
         likes += sum("LIKE" in s for s in block.sql)
     assert likes > 20
+
+
+def test_threads_get_their_own_buffers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    tables = [generate_table(i, TableConfig()) for i in range(40)]
+    want = [sample_block(t, i, SamplerConfig(), 16).sql for i, t in enumerate(tables)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda it: sample_block(it[1], it[0], SamplerConfig(), 16).sql, enumerate(tables)))
+    assert got == want

@@ -12,6 +12,7 @@ answer and text (``tests/test_lane.py``), and SQLite agrees (``tests/test_sqlite
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,11 +179,12 @@ class Block:
         return decode_plan(self.plans[k], self.table)
 
 
-_LAST_CONFIG: list = [None, -1, None, None]  # config, tries, its arrays: one stream at a time
+_LAST_CONFIG: tuple = (None, -1, None, None)  # config, tries, its arrays (one immutable tuple)
 
 
 def _config_arrays(config: SamplerConfig, tries: int) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's ``cfg`` and ``cdf`` arrays (cached for the last config used)."""
+    global _LAST_CONFIG
     last = _LAST_CONFIG
     if last[0] is config and last[1] == tries:
         return last[2], last[3]
@@ -192,7 +194,7 @@ def _config_arrays(config: SamplerConfig, tries: int) -> tuple[np.ndarray, np.nd
         dtype=np.int64,
     )
     cdf = family_cdf(config)
-    last[:] = [config, tries, cfg, cdf]
+    _LAST_CONFIG = (config, tries, cfg, cdf)
     return cfg, cdf
 
 
@@ -212,15 +214,18 @@ class _Workspace:
         self.used = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
 
 
-_WORKSPACES: dict[tuple[int, int], _Workspace] = {}
+_LOCAL = threading.local()  # the kernels release the GIL: one set of buffers per thread
 
 
 def _workspace(num_queries: int, cap: int) -> _Workspace:
-    ws = _WORKSPACES.get((num_queries, cap))
+    spaces = getattr(_LOCAL, "spaces", None)
+    if spaces is None:
+        spaces = _LOCAL.spaces = {}
+    ws = spaces.get((num_queries, cap))
     if ws is None:
-        if len(_WORKSPACES) > 16:
-            _WORKSPACES.clear()
-        ws = _WORKSPACES[(num_queries, cap)] = _Workspace(num_queries, cap)
+        if len(spaces) > 16:
+            spaces.clear()
+        ws = spaces[(num_queries, cap)] = _Workspace(num_queries, cap)
     return ws
 
 

@@ -357,9 +357,8 @@ class Table:
         """Rank of each pooled string in code-point order (the pool holds no duplicates)."""
         cached = self._cache.get("ranks")
         if cached is None:
-            order = sorted(range(len(self.strings)), key=self.strings.__getitem__)
-            cached = np.empty(len(self.strings), dtype=np.float64)
-            cached[order] = np.arange(len(order), dtype=np.float64)
+            rank_of = {s: r for r, s in enumerate(self.strings_by_rank())}
+            cached = np.array([rank_of[s] for s in self.strings], dtype=np.float64)
             self._cache["ranks"] = cached
         return cached
 
