@@ -1337,7 +1337,7 @@ def string_offsets(sbytes, count):
 
 @njit
 def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
-                 plans, meta, akind, aint, areal, toks, spec, used):
+                 plans, meta, toks, atoks, spec, aspec, areal, used):
     """Sample up to ``plans.shape[0]`` distinct acceptable queries on one table.
 
     ``cfg``: (max_terms, max_answer_values, allow_empty, allow_null, max_attempts,
@@ -1346,17 +1346,20 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
     ``FAMILY_NAMES`` (ending at the total). ``sbytes``: the table's ``nstrings`` strings in
     rank order, UTF-8, each followed by a NUL byte.
 
-    Writes, for kept query ``k``: ``plans[k]``; ``meta[k] = (number of answer values,
-    ordered, end of its tokens)``; its answer values in ``akind/aint/areal[k]``; its tokens
-    in ``toks``; special literals as ``spec[slot] = (kind, a, b)``; and the distinct cell
-    tokens used, in ``used``. Returns ``(kept, tokens, specs, cells used)``.
+    Writes, for kept query ``k``: ``plans[k]``; ``meta[k] = (ordered, end of its SQL
+    tokens in toks, end of its answer tokens in atoks)``; SQL tokens as described in the
+    module doc, special literals as ``spec[slot] = (kind, a, b)``; answer tokens: a cell
+    ``j * num_rows + i``, or ``num_rows * num_columns + slot`` for a computed value
+    ``aspec[slot] = (kind, int value)``, ``areal[slot]`` (real value); and the distinct cell
+    tokens of the SQL in ``used``. Returns ``(kept, SQL tokens, specs, answer tokens,
+    answer specs, cells used)``.
     """
     m, n_rows = keys.shape
     num_queries = plans.shape[0]
     soff = string_offsets(sbytes, nstrings)
+    view = table_view(keys, types)
     state = np.empty(1, dtype=np.uint64)
     state[0] = np.uint64(seed)
-    view = table_view(keys, types)
     scratch = np.empty(max(m, 4) * 2 + 8, dtype=np.int64)
     cap = cfg[1]
     allow_empty = cfg[2] == 1
@@ -1378,6 +1381,8 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
     kept = 0
     p = 0
     nspec = 0
+    pa = 0
+    naspec = 0
     for _ in range(tries):
         if kept == num_queries:
             break
@@ -1419,13 +1424,19 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
             continue
         plans[kept] = ir
         for q in range(nv):
-            akind[kept, q] = tk[q]
-            aint[kept, q] = tv[q]
-            areal[kept, q] = tr[q]
+            if tk[q] == A_CELL:
+                atoks[pa] = tv[q]
+            else:
+                aspec[naspec, 0] = tk[q]
+                aspec[naspec, 1] = tv[q]
+                areal[naspec] = tr[q]
+                atoks[pa] = m * n_rows + naspec
+                naspec += 1
+            pa += 1
         p, nspec = _emit_query(ir, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec)
-        meta[kept, 0] = nv
-        meta[kept, 1] = 1 if ordered else 0
-        meta[kept, 2] = p
+        meta[kept, 0] = 1 if ordered else 0
+        meta[kept, 1] = p
+        meta[kept, 2] = pa
         kept += 1
     seen = np.zeros(m * n_rows, dtype=np.bool_)
     nused = 0
@@ -1435,4 +1446,4 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
             seen[t - cell_base] = True
             used[nused] = t
             nused += 1
-    return kept, p, nspec, nused
+    return kept, p, nspec, pa, naspec, nused

@@ -201,16 +201,16 @@ def _config_arrays(config: SamplerConfig, tries: int) -> tuple[np.ndarray, np.nd
 class _Workspace:
     """Output buffers of the kernel, reused from block to block."""
 
-    __slots__ = ("plans", "meta", "akind", "aint", "areal", "toks", "spec", "used")
+    __slots__ = ("plans", "meta", "toks", "atoks", "spec", "aspec", "areal", "used")
 
     def __init__(self, num_queries: int, cap: int):
         self.plans = np.zeros((num_queries, LK.IR_WIDTH), dtype=np.int64)
         self.meta = np.zeros((num_queries, 3), dtype=np.int64)
-        self.akind = np.zeros((num_queries, cap), dtype=np.int64)
-        self.aint = np.zeros((num_queries, cap), dtype=np.int64)
-        self.areal = np.zeros((num_queries, cap), dtype=np.float64)
         self.toks = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
+        self.atoks = np.zeros(num_queries * cap, dtype=np.int64)
         self.spec = np.zeros((num_queries * LK.SPEC_PER_QUERY, 3), dtype=np.int64)
+        self.aspec = np.zeros((num_queries * cap, 2), dtype=np.int64)
+        self.areal = np.zeros(num_queries * cap, dtype=np.float64)
         self.used = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
 
 
@@ -242,48 +242,58 @@ def sample_block(
     prep = _prepared(table)
     cfg, cdf = _config_arrays(config, tries)
     ws = _workspace(num_queries, config.max_answer_values)
-    kept, ntok, nspec, nused = LK.sample_block(
+    kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
         np.uint64(seed & 0xFFFFFFFFFFFFFFFF), prep.keys, prep.ints, prep.is_int, prep.types,
-        prep.sbytes, prep.nstrings, cfg, cdf, ws.plans, ws.meta, ws.akind, ws.aint, ws.areal,
-        ws.toks, ws.spec, ws.used,
+        prep.sbytes, prep.nstrings, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec,
+        ws.aspec, ws.areal, ws.used,
     )
-    specs = _spec_texts(table, ws.spec[:nspec].tolist()) if nspec else []
-    cell_tokens = ws.used[:nused].tolist()
-    tok_list = ws.toks[:ntok].tolist()
     meta = ws.meta[:kept].tolist()
-    bounds = [0] + [row[2] for row in meta]
-    get = (prep.fragments(table, False, cell_tokens) + specs).__getitem__
-    sql = ["".join(map(get, tok_list[bounds[k]:bounds[k + 1]])) for k in range(kept)]
+    tok_list = ws.toks[:ntok].tolist()
+    specs = _spec_texts(table, ws.spec[:nspec].tolist()) if nspec else []
+    get = (prep.fragments(table, False, ws.used[:nused].tolist()) + specs).__getitem__
+    sql = _join_each(get, tok_list, [row[1] for row in meta])
     if sql_style == "tapex":
-        get = (prep.fragments(table, True, cell_tokens) + specs).__getitem__
-        shown = [_tapexify("".join(map(get, tok_list[bounds[k]:bounds[k + 1]]))) for k in range(kept)]
+        get = (prep.fragments(table, True, ws.used[:nused].tolist()) + specs).__getitem__
+        shown = [_tapexify(text) for text in _join_each(get, tok_list, [row[1] for row in meta])]
     else:
         shown = sql
-    cells = prep.cells(table)
-    answers = []
-    kinds, ivals = ws.akind[:kept].tolist(), ws.aint[:kept].tolist()
-    for k in range(kept):
-        nv = meta[k][0]
-        kk, iv = kinds[k], ivals[k]
-        if nv == 1 and kk[0] == LK.A_CELL:
-            answers.append((cells[iv[0]],))
-            continue
-        out = []
-        for q in range(nv):
-            kind = kk[q]
-            if kind == LK.A_CELL:
-                out.append(cells[iv[q]])
-            elif kind == LK.A_INT:
-                out.append(str(iv[q]))
-            elif kind == LK.A_REAL:
-                out.append(format_number(float(ws.areal[k, q])))
-            else:
-                out.append(NULL_VALUE)
-        answers.append(tuple(out))
+    values = prep.cells(table)
+    if naspec:
+        values = values + _answer_texts(ws.aspec[:naspec].tolist(), ws.areal[:naspec].tolist())
+    get = values.__getitem__
+    atoks = ws.atoks[:natok].tolist()
+    answers, start = [], 0
+    for row in meta:
+        end = row[2]
+        answers.append(tuple(map(get, atoks[start:end])))
+        start = end
     plans = ws.plans[:kept].copy()
-    names = LK.FAMILY_NAMES
-    families = [names[f] for f in plans[:, LK.IR_FAMILY].tolist()]
-    return Block(table, sql, shown, answers, families, [row[1] == 1 for row in meta], plans)
+    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
+    return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
+
+
+_FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))
+
+
+def _join_each(get, tokens: list[int], ends: list[int]) -> list[str]:
+    """The text of each query: its tokens' fragments, joined."""
+    out, start = [], 0
+    for end in ends:
+        out.append("".join(map(get, tokens[start:end])))
+        start = end
+    return out
+
+
+def _answer_texts(specs: list[list[int]], reals: list[float]) -> list[str]:
+    out = []
+    for (kind, value), real in zip(specs, reals):
+        if kind == LK.A_INT:
+            out.append(str(value))
+        elif kind == LK.A_REAL:
+            out.append(format_number(real))
+        else:
+            out.append(NULL_VALUE)
+    return out
 
 
 def _spec_texts(table: Table, specs: list[list[int]]) -> list[str]:
