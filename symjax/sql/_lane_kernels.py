@@ -925,6 +925,22 @@ def _scalar(ir, s, keys, ints, is_int, sbytes, soff, amb):
 
 
 @njit
+def _compare(op, a, b):
+    """``a op b`` for the comparison opcodes (integers or keys)."""
+    if op == K.OP_EQ:
+        return a == b
+    if op == K.OP_NE:
+        return a != b
+    if op == K.OP_LT:
+        return a < b
+    if op == K.OP_GT:
+        return a > b
+    if op == K.OP_LE:
+        return a <= b
+    return a >= b
+
+
+@njit
 def _near_rounding_boundary(x):
     y = abs(x) * 100.0
     frac = y - np.floor(y)
@@ -983,36 +999,11 @@ def _execute(ir, keys, ints, is_int, sbytes, soff, akind, aint, areal, akey, cap
             return 1, False, amb[0]
         op = ir[IR_OP]
         if li and ri:
-            a, b = float(liv), float(riv)
-            ia, ib = liv, riv
-            if op == K.OP_EQ:
-                r = ia == ib
-            elif op == K.OP_NE:
-                r = ia != ib
-            elif op == K.OP_LT:
-                r = ia < ib
-            elif op == K.OP_GT:
-                r = ia > ib
-            elif op == K.OP_LE:
-                r = ia <= ib
-            else:
-                r = ia >= ib
+            r = _compare(op, liv, riv)  # exact on integers
         else:
-            a, b = lkey, rkey
-            if (lf or rf) and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)):
+            if (lf or rf) and abs(lkey - rkey) <= 1e-9 * max(1.0, abs(lkey), abs(rkey)):
                 amb[0] = True
-            if op == K.OP_EQ:
-                r = a == b
-            elif op == K.OP_NE:
-                r = a != b
-            elif op == K.OP_LT:
-                r = a < b
-            elif op == K.OP_GT:
-                r = a > b
-            elif op == K.OP_LE:
-                r = a <= b
-            else:
-                r = a >= b
+            r = _compare(op, lkey, rkey)
         v = np.int64(1 if r else 0)
         _put(akind, aint, areal, akey, 0, A_INT, v, float(v), float(v))
         return 1, False, amb[0]
