@@ -6,7 +6,8 @@ Tables (:class:`Table`, loaders in :mod:`symjax.sql.io` with type inference in
 (:mod:`symjax.sql.families`), executed by numba kernels with SQLite's semantics
 (:mod:`symjax.sql.executor`), rendered as SQL (:mod:`symjax.sql.render`), parsed from
 external SQL (:mod:`symjax.sql.parse`), linearized (:mod:`symjax.sql.linearize`), and
-streamed as prompted examples (:func:`examples`).
+streamed as prompted examples (:func:`examples`), whose queries come a block at a time
+from the batched numba lane (:mod:`symjax.sql.lane`).
 """
 from symjax.sql.answers import EMPTY_ANSWER, answer_text, canonical_answer, split_answer
 from symjax.sql.executor import Result, execute, execute_plan, run_plan

@@ -111,7 +111,8 @@ def table_view(keys, types):
     """What the samplers need, per column ``j``: ``vals[j, :nvals[j]]`` the rows with a
     non-NULL value, ``uniq[j, :nuniq[j]]`` the rows whose value occurs once,
     ``repeated[j]`` (some value repeats and there are >= 2 values), and ``canon[j, i]``
-    the first row holding the value of row ``i``."""
+    the first row holding the value of row ``i`` (row lists in table order;
+    O(n log n) per column)."""
     m, n = keys.shape
     vals = np.empty((m, n), dtype=np.int64)
     nvals = np.zeros(m, dtype=np.int64)
@@ -119,28 +120,31 @@ def table_view(keys, types):
     nuniq = np.zeros(m, dtype=np.int64)
     repeated = np.zeros(m, dtype=np.bool_)
     canon = np.empty((m, n), dtype=np.int64)
+    count = np.empty(n, dtype=np.int64)
     for j in range(m):
+        col = keys[j]
+        order = np.argsort(col, kind="mergesort")  # NaN last; equal keys in row order
         distinct = 0
-        for i in range(n):
-            x = keys[j, i]
-            canon[j, i] = i
-            if x != x:
-                continue
-            vals[j, nvals[j]] = i
-            nvals[j] += 1
-            count = 0
-            first = -1
-            for r in range(n):
-                if keys[j, r] == x:
-                    if first < 0:
-                        first = r
-                    count += 1
-            canon[j, i] = first
-            if first == i:
+        start = 0
+        while start < n:
+            first = order[start]
+            x = col[first]
+            end = start + 1
+            if x == x:
+                while end < n and col[order[end]] == x:
+                    end += 1
                 distinct += 1
-            if count == 1:
-                uniq[j, nuniq[j]] = i
-                nuniq[j] += 1
+            for q in range(start, end):
+                canon[j, order[q]] = first if x == x else order[q]
+                count[order[q]] = end - start
+            start = end
+        for i in range(n):
+            if col[i] == col[i]:
+                vals[j, nvals[j]] = i
+                nvals[j] += 1
+                if count[i] == 1:
+                    uniq[j, nuniq[j]] = i
+                    nuniq[j] += 1
         if distinct < nvals[j] and distinct >= 2:
             repeated[j] = True
     return vals, nvals, uniq, nuniq, repeated, canon

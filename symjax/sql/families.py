@@ -27,7 +27,8 @@ adjacent           ``SELECT "Film" FROM w WHERE rowid = (SELECT rowid FROM w WHE
 :func:`sample_query` draws a family by weight, samples a plan, executes it and keeps it
 only if the result is unambiguous (see :mod:`symjax.sql.executor`), non-empty (unless
 ``allow_empty``), free of NULL values (unless ``allow_null``) and within the answer-size
-limit; otherwise it tries again.
+limit; otherwise it tries again. The stream draws the same families in batches with
+:mod:`symjax.sql.lane` (numba); this per-query Python path is the lane's reference.
 """
 from __future__ import annotations
 

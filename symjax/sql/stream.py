@@ -3,7 +3,8 @@
 The stream is a sequence of *blocks*. Block ``b`` draws one table (synthetic, or one of the
 user's tables), truncates it to the input budget (before anything is executed, so answers
 always match the visible table), linearizes it once, and samples
-``queries_per_table`` distinct, well-defined queries on it. Everything a block does is a pure
+``queries_per_table`` distinct, well-defined queries on it in one call of the batched
+numba lane (:func:`symjax.sql.lane.sample_block`). Everything a block does is a pure
 function of ``(seed, b, config)``, so:
 
 * the same arguments give byte-identical examples in any process;
