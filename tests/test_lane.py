@@ -14,7 +14,7 @@ from symjax.errors import ConfigError
 from symjax.sql import _lane_kernels as LK
 from symjax.sql.executor import run_plan
 from symjax.sql.families import FAMILIES, SamplerConfig
-from symjax.sql.lane import _prepared, decode_plan, family_cdf, sample_block
+from symjax.sql.lane import _prepared, _workspace, decode_plan, family_cdf, sample_block
 from symjax.sql.render import render
 from symjax.sql.table import Table
 from symjax.sql.tables import TableConfig, generate_table
@@ -171,3 +171,13 @@ def test_threads_get_their_own_buffers():
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda it: sample_block(it[1], it[0], SamplerConfig(), 16).sql, enumerate(tables)))
     assert got == want
+
+
+def test_rendered_queries_stay_well_inside_the_token_buffers():
+    config = SamplerConfig(difficulty="hard", allow_empty=True, allow_null=True, max_answer_values=50)
+    longest = 0
+    for i in range(300):
+        block = sample_block(generate_table(5000 + i, TableConfig()), i, config, 16)
+        ends = [0] + _workspace(16, 50).meta[: len(block.sql), 1].tolist()
+        longest = max([longest] + [b - a for a, b in zip(ends, ends[1:])])
+    assert 20 < longest <= LK.MAX_TOKENS // 2, longest

@@ -98,7 +98,7 @@ TK_BETWEEN, TK_IN, TK_COMMA, TK_LIKE = 21, 22, 23, 24
 TK_AGG0 = 25  # + (AGG_COUNT .. AGG_MAX) - 1
 TK_PLUS, TK_MINUS, TK_ROWID, TK_DIGIT0 = 30, 31, 32, 33
 COLUMN_BASE = len(FIXED)
-MAX_TOKENS = 96  # per query: the longest family renders well under this
+MAX_TOKENS = 96  # per query; the longest plans render to about 45 (tests/test_lane.py)
 SPEC_PER_QUERY = 12
 
 # spec (special literal) kinds, in spec_kind
@@ -1428,7 +1428,11 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
                 atoks[pa] = m * n_rows + naspec
                 naspec += 1
             pa += 1
+        p0, nspec0 = p, nspec
         p, nspec = _emit_query(ir, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec)
+        if p - p0 > MAX_TOKENS or nspec - nspec0 > SPEC_PER_QUERY:
+            # the buffers hold one query's worth of margin, so this fires before an overflow
+            raise RuntimeError("a query rendered to more tokens than MAX_TOKENS or SPEC_PER_QUERY")
         meta[kept, 0] = 1 if ordered else 0
         meta[kept, 1] = p
         meta[kept, 2] = pa

@@ -206,12 +206,13 @@ class _Workspace:
     def __init__(self, num_queries: int, cap: int):
         self.plans = np.zeros((num_queries, LK.IR_WIDTH), dtype=np.int64)
         self.meta = np.zeros((num_queries, 3), dtype=np.int64)
-        self.toks = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
+        # one query's worth of margin: the kernel checks each query's size after writing it
+        self.toks = np.zeros((num_queries + 1) * LK.MAX_TOKENS, dtype=np.int64)
         self.atoks = np.zeros(num_queries * cap, dtype=np.int64)
-        self.spec = np.zeros((num_queries * LK.SPEC_PER_QUERY, 3), dtype=np.int64)
+        self.spec = np.zeros(((num_queries + 1) * LK.SPEC_PER_QUERY, 3), dtype=np.int64)
         self.aspec = np.zeros((num_queries * cap, 2), dtype=np.int64)
         self.areal = np.zeros(num_queries * cap, dtype=np.float64)
-        self.used = np.zeros(num_queries * LK.MAX_TOKENS, dtype=np.int64)
+        self.used = np.zeros((num_queries + 1) * LK.MAX_TOKENS, dtype=np.int64)
 
 
 _LOCAL = threading.local()  # the kernels release the GIL: one set of buffers per thread
