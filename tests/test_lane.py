@@ -181,3 +181,17 @@ def test_rendered_queries_stay_well_inside_the_token_buffers():
         ends = [0] + _workspace(16, 50).meta[: len(block.sql), 1].tolist()
         longest = max([longest] + [b - a for a, b in zip(ends, ends[1:])])
     assert 20 < longest <= LK.MAX_TOKENS // 2, longest
+
+
+def test_rank_strings_kernel_against_python_order():
+    rng = np.random.default_rng(1)
+    alphabet = ["a", "B", "z", " ", "é", "É", "ß", "中", "😀", "\ud800", "'", "%", "\x01", "0"]
+    for trial in range(300):
+        pool = sorted({"".join(rng.choice(alphabet, size=rng.integers(0, 5))) for _ in range(rng.integers(0, 40))})
+        rng.shuffle(pool)
+        data = np.frombuffer(("\0".join(pool) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        ranks, ranked, soff = LK.rank_strings(data, len(pool))
+        by_rank = sorted(pool)
+        assert ranks.tolist() == [float(by_rank.index(s)) for s in pool]
+        for r, s in enumerate(by_rank):
+            assert bytes(ranked[soff[r]:soff[r + 1] - 1]).decode("utf-8", "surrogatepass") == s

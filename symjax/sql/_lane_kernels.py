@@ -1331,15 +1331,76 @@ def string_offsets(sbytes, count):
 
 
 @njit
-def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
+def _bytes_less(data, a0, a1, b0, b1):
+    """Whether bytes ``data[a0:a1]`` sort before ``data[b0:b1]`` (memcmp, then length):
+    for UTF-8 this is code-point order, SQLite's BINARY collation and Python's str order."""
+    n = min(a1 - a0, b1 - b0)
+    for q in range(n):
+        x = data[a0 + q]
+        y = data[b0 + q]
+        if x != y:
+            return x < y
+    return a1 - a0 < b1 - b0
+
+
+@njit
+def rank_strings(pool, count):
+    """Rank the ``count`` NUL-terminated strings of ``pool`` (distinct, UTF-8) in code-point
+    order. Returns ``(rank of each string, the strings in rank order, NUL-terminated,
+    start of each ranked string in that buffer then the end)``; bottom-up merge sort."""
+    off = string_offsets(pool, count)
+    order = np.arange(count)
+    tmp = np.empty(count, dtype=np.int64)
+    width = 1
+    while width < count:
+        for lo in range(0, count, 2 * width):
+            mid = min(lo + width, count)
+            hi = min(lo + 2 * width, count)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                a, b = order[i], order[j]
+                if _bytes_less(pool, off[b], off[b + 1] - 1, off[a], off[a + 1] - 1):
+                    tmp[k] = b
+                    j += 1
+                else:
+                    tmp[k] = a
+                    i += 1
+                k += 1
+            while i < mid:
+                tmp[k] = order[i]
+                i += 1
+                k += 1
+            while j < hi:
+                tmp[k] = order[j]
+                j += 1
+                k += 1
+        order, tmp = tmp, order
+        width *= 2
+    ranks = np.empty(count, dtype=np.float64)
+    ranked = np.empty(pool.shape[0], dtype=np.uint8)
+    soff = np.zeros(count + 1, dtype=np.int64)
+    p = 0
+    for r in range(count):
+        q = order[r]
+        ranks[q] = r
+        for x in range(off[q], off[q + 1]):
+            ranked[p] = pool[x]
+            p += 1
+        soff[r + 1] = p
+    return ranks, ranked, soff
+
+
+@njit
+def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf,
                  plans, meta, toks, atoks, spec, aspec, areal, used):
     """Sample up to ``plans.shape[0]`` distinct acceptable queries on one table.
 
     ``cfg``: (max_terms, max_answer_values, allow_empty, allow_null, max_attempts,
     tries): ``tries`` draws of a query, each of up to ``max_attempts`` attempts (the
     Python sampler's loop), duplicates skipped. ``cdf``: cumulative family weights over
-    ``FAMILY_NAMES`` (ending at the total). ``sbytes``: the table's ``nstrings`` strings in
-    rank order, UTF-8, each followed by a NUL byte.
+    ``FAMILY_NAMES`` (ending at the total). ``sbytes``/``soff``: the table's strings in
+    rank order, UTF-8, each followed by a NUL byte, and where each starts (then the end),
+    as :func:`rank_strings` gives them.
 
     Writes, for kept query ``k``: ``plans[k]``; ``meta[k] = (ordered, end of its SQL
     tokens in toks, end of its answer tokens in atoks)``; SQL tokens as described in the
@@ -1351,7 +1412,6 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, nstrings, cfg, cdf,
     """
     m, n_rows = keys.shape
     num_queries = plans.shape[0]
-    soff = string_offsets(sbytes, nstrings)
     view = table_view(keys, types)
     state = np.empty(1, dtype=np.uint64)
     state[0] = np.uint64(seed)

@@ -63,19 +63,20 @@ def family_cdf(config: SamplerConfig) -> np.ndarray:
 class _Prepared:
     """A table's arrays for the kernels and its answer texts, built once per table."""
 
-    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "nstrings", "_idents", "_cells", "_quoted")
+    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "_idents", "_cells", "_quoted")
 
     def __init__(self, table: Table):
         m, n = table.num_columns, table.num_rows
+        ranks, self.sbytes, self.soff = _ranked_strings(table)
         keys = np.empty((m, n), dtype=np.float64)
         ints = np.zeros((m, n), dtype=np.int64)
-        ranks = None
+        ranks_or_null = None
         for j, t in enumerate(table.types):
             data = table.data[j]
             if t == TEXT:
-                if ranks is None:  # code -1 (NULL) picks the NaN appended to the ranks
-                    ranks = np.append(table.string_ranks(), np.nan)
-                keys[j] = ranks[data]
+                if ranks_or_null is None:  # code -1 (NULL) picks the NaN appended to the ranks
+                    ranks_or_null = np.append(ranks, np.nan)
+                keys[j] = ranks_or_null[data]
             else:
                 keys[j] = data
                 if t == INTEGER:
@@ -86,12 +87,6 @@ class _Prepared:
         self.keys = keys
         self.ints = ints
         self.is_int, self.types = _type_arrays(table.types)
-        by_rank = table.strings_by_rank()
-        self.nstrings = len(by_rank)
-        joined = "\0".join(by_rank) + "\0"
-        if joined.count("\0") != len(by_rank) + (not by_rank):  # a string holds a NUL: no separator
-            joined = "\0".join(s.replace("\0", "\1") for s in by_rank) + "\0"
-        self.sbytes = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
         self._idents: dict[bool, list[str]] = {}
         self._cells: list[str] | None = None
         # per column, how a literal is made from the shown text: quoted (text, date),
@@ -137,6 +132,23 @@ class _Prepared:
                     cells.extend(NULL_VALUE if v is None else canonical_value(v) for v in table.column(j))
             self._cells = cells
         return cells
+
+
+def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ranks of the table's pooled strings in code-point order (also cached as
+    :meth:`Table.string_ranks`), and the strings in rank order as the kernels read them."""
+    pool = table.strings
+    joined = "\0".join(pool) + "\0"
+    if joined.count("\0") == len(pool) + (not pool):
+        data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        ranks, ranked, soff = LK.rank_strings(data, len(pool))
+        table._cache.setdefault("ranks", ranks)
+        return ranks, ranked, soff
+    # a string holds a NUL: rank in Python; in the kernels' buffer the NUL reads as \1
+    # (no LIKE prefix may contain either)
+    by_rank = [s.replace("\0", "\1") for s in table.strings_by_rank()]
+    ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return table.string_ranks(), ranked, LK.string_offsets(ranked, len(by_rank))
 
 
 _TYPE_ARRAYS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -245,7 +257,7 @@ def sample_block(
     ws = _workspace(num_queries, config.max_answer_values)
     kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
         np.uint64(seed & 0xFFFFFFFFFFFFFFFF), prep.keys, prep.ints, prep.is_int, prep.types,
-        prep.sbytes, prep.nstrings, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec,
+        prep.sbytes, prep.soff, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec,
         ws.aspec, ws.areal, ws.used,
     )
     meta = ws.meta[:kept].tolist()

@@ -81,7 +81,27 @@ def int_to_date(value: int) -> str:
     return "%04d-%02d-%02d" % (value // 10000, value // 100 % 100, value % 100)
 
 
-_CELL_TEXT = {INTEGER: str, REAL: format_number, DATE: int_to_date}  # non-NULL cell -> text
+class _Memo(dict):
+    """``f(value)`` remembered for the last up to 65,536 distinct values (then forgotten at
+    once): synthetic reals and dates repeat across tables, and a lookup is ~10x cheaper
+    than formatting."""
+
+    __slots__ = ("f",)
+
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def __missing__(self, value):
+        if len(self) >= 65536:
+            self.clear()
+        text = self[value] = self.f(value)
+        return text
+
+
+# non-NULL cell -> text (keys are the stored values: int for dates, float for reals; a
+# float key never meets an int one, the dicts are per type)
+_CELL_TEXT = {INTEGER: str, REAL: _Memo(format_number).__getitem__, DATE: _Memo(int_to_date).__getitem__}
 
 
 def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
