@@ -401,6 +401,19 @@ def _sel(k):
 
 
 @njit
+def _eq_cell_term(ir, s, col, row):
+    """Make ``col = <the value of row>`` the single WHERE term of SELECT ``s``."""
+    t = _term(s, 0)
+    ir[s + S_NTERMS] = 1
+    ir[t + T_KIND] = TERM_CMP
+    ir[t + T_COL] = col
+    ir[t + T_OP] = K.OP_EQ
+    ir[t + T_NLIT] = 1
+    ir[t + T_SCALAR] = -1
+    _set_lit(ir, t, 0, L_CELL, row)
+
+
+@njit
 def _key_scalar(state, view, ncols_all, proj, ir, s, scratch):
     """``(SELECT proj FROM w WHERE key = v)``, v occurring once in key (proj ROWID allowed)."""
     nuniq, canon = view[3], view[5]
@@ -416,14 +429,7 @@ def _key_scalar(state, view, ncols_all, proj, ir, s, scratch):
     row = canon[key, uniq[key, _below(state, nuniq[key])]]
     _init_select(ir, s)
     ir[s + S_PROJ] = proj
-    t = _term(s, 0)
-    ir[s + S_NTERMS] = 1
-    ir[t + T_KIND] = TERM_CMP
-    ir[t + T_COL] = key
-    ir[t + T_OP] = K.OP_EQ
-    ir[t + T_NLIT] = 1
-    ir[t + T_SCALAR] = -1
-    _set_lit(ir, t, 0, L_CELL, row)
+    _eq_cell_term(ir, s, key, row)
     return True
 
 
@@ -432,14 +438,7 @@ def _count_scalar(state, view, col, ir, s):
     _init_select(ir, s)
     ir[s + S_PROJ] = PROJ_AGGREGATE
     ir[s + S_AGG] = K.AGG_COUNT_STAR
-    t = _term(s, 0)
-    ir[s + S_NTERMS] = 1
-    ir[t + T_KIND] = TERM_CMP
-    ir[t + T_COL] = col
-    ir[t + T_OP] = K.OP_EQ
-    ir[t + T_NLIT] = 1
-    ir[t + T_SCALAR] = -1
-    _set_lit(ir, t, 0, L_CELL, _random_cell(state, view, col))
+    _eq_cell_term(ir, s, col, _random_cell(state, view, col))
 
 
 @njit
@@ -713,14 +712,7 @@ def sample_family(state, family, view, keys, types, sbytes, soff, cfg, ir, scrat
         row = canon[key, uniq[key, _below(state, nuniq[key])]]
         s1 = _sel(1)
         ir[s1 + S_PROJ] = ROWID
-        t1 = _term(s1, 0)
-        ir[s1 + S_NTERMS] = 1
-        ir[t1 + T_KIND] = TERM_CMP
-        ir[t1 + T_COL] = key
-        ir[t1 + T_OP] = K.OP_EQ
-        ir[t1 + T_NLIT] = 1
-        ir[t1 + T_SCALAR] = -1
-        _set_lit(ir, t1, 0, L_CELL, row)
+        _eq_cell_term(ir, s1, key, row)
         ir[s + S_PROJ] = proj
         t = _term(s, 0)
         ir[s + S_NTERMS] = 1
