@@ -611,10 +611,9 @@ def sample_family(state, family, view, keys, types, sbytes, soff, cfg, ir, scrat
         ir[s + S_LIMIT] = kk
         return True
     if family == F_MOST_FREQUENT:
-        k = _repeated_cols(view, scratch)
-        if k == 0:
+        col = _pick_from(state, scratch, _repeated_cols(view, scratch))
+        if col < 0:
             return False
-        col = scratch[_below(state, k)]
         ir[s + S_PROJ] = col
         _maybe_where(state, view, keys, types, sbytes, soff, cfg, 0.2, col, ir, s, scratch)
         ir[s + S_GROUP] = col
@@ -623,10 +622,9 @@ def sample_family(state, family, view, keys, types, sbytes, soff, cfg, ir, scrat
         ir[s + S_LIMIT] = 1
         return True
     if family == F_GROUP_HAVING:
-        k = _repeated_cols(view, scratch)
-        if k == 0:
+        col = _pick_from(state, scratch, _repeated_cols(view, scratch))
+        if col < 0:
             return False
-        col = scratch[_below(state, k)]
         if uniform(state) < 0.7:
             op, n = K.OP_GE, 2 + int(uniform(state) * 2)
         elif uniform(state) < 0.5:
@@ -639,10 +637,9 @@ def sample_family(state, family, view, keys, types, sbytes, soff, cfg, ir, scrat
         ir[s + S_HAVING_N] = n
         return True
     if family == F_DISTINCT:
-        k = _repeated_cols(view, scratch)
-        if k == 0:
+        col = _pick_from(state, scratch, _repeated_cols(view, scratch))
+        if col < 0:
             return False
-        col = scratch[_below(state, k)]
         ir[s + S_PROJ] = col
         ir[s + S_DISTINCT] = 1
         _maybe_where(state, view, keys, types, sbytes, soff, cfg, 0.6, col, ir, s, scratch)

@@ -67,25 +67,13 @@ class _Prepared:
 
     def __init__(self, table: Table):
         m, n = table.num_columns, table.num_rows
-        ranks, self.sbytes, self.soff = _ranked_strings(table)
-        keys = np.empty((m, n), dtype=np.float64)
-        ints = np.zeros((m, n), dtype=np.int64)
-        ranks_or_null = None
+        _, self.sbytes, self.soff = _ranked_strings(table)  # also fills Table.string_ranks
+        self.keys = np.empty((m, n), dtype=np.float64)
+        self.ints = np.zeros((m, n), dtype=np.int64)
         for j, t in enumerate(table.types):
-            data = table.data[j]
-            if t == TEXT:
-                if ranks_or_null is None:  # code -1 (NULL) picks the NaN appended to the ranks
-                    ranks_or_null = np.append(ranks, np.nan)
-                keys[j] = ranks_or_null[data]
-            else:
-                keys[j] = data
-                if t == INTEGER:
-                    ints[j] = data
-                nulls = table.nulls[j]
-                if np.count_nonzero(nulls):
-                    keys[j][nulls] = np.nan
-        self.keys = keys
-        self.ints = ints
+            self.keys[j] = table.sort_keys(j)
+            if t == INTEGER:
+                self.ints[j] = table.data[j]
         self.is_int, self.types = _type_arrays(table.types)
         self._idents: dict[bool, list[str]] = {}
         self._cells: list[str] | None = None
@@ -96,9 +84,8 @@ class _Prepared:
             for j, t in enumerate(table.types)
         ]
 
-    def fragments(self, table: Table, tapex: bool, cell_tokens: list[int]) -> list[str]:
-        """Token id -> text: fixed fragments, column identifiers, then the literals of the
-        cells in ``cell_tokens`` (other cells are ``None``)."""
+    def idents(self, table: Table, tapex: bool) -> list[str]:
+        """Token id -> text of the fixed fragments and column identifiers, in a style."""
         base = self._idents.get(tapex)
         if base is None:
             base = list(_FIXED_TAPEX if tapex else LK.FIXED)
@@ -107,18 +94,24 @@ class _Prepared:
             else:
                 base.extend('"' + h.replace('"', '""') + '"' for h in table.header)
             self._idents[tapex] = base
+        return base
+
+    def literals(self, table: Table, cell_tokens: list[int]) -> list[str | None]:
+        """The cell part of the token table (ids from ``COLUMN_BASE + num_columns`` on): the
+        literals of the cells in ``cell_tokens``, ``None`` for the others. Literals are the
+        same in both styles."""
         n = table.num_rows
-        start = len(base)
-        frags = base + [None] * (table.num_columns * n)
+        start = LK.COLUMN_BASE + table.num_columns
+        out: list[str | None] = [None] * (table.num_columns * n)
         quoted = self._quoted
         for tok in cell_tokens:
             j, i = divmod(tok - start, n)
             if quoted[j] is None:  # a number, or a table that shows other text than values
-                frags[tok] = render_literal(table.column(j)[i])
+                out[tok - start] = render_literal(table.column(j)[i])
             else:
                 text = table.column_texts(j)[i]
-                frags[tok] = "'" + text.replace("'", "''") + "'" if quoted[j] else text
-        return frags
+                out[tok - start] = "'" + text.replace("'", "''") + "'" if quoted[j] else text
+        return out
 
     def cells(self, table: Table) -> list[str]:
         """Canonical answer text of every non-NULL cell, at ``j * num_rows + i``."""
@@ -262,12 +255,15 @@ def sample_block(
     )
     meta = ws.meta[:kept].tolist()
     tok_list = ws.toks[:ntok].tolist()
-    specs = _spec_texts(table, ws.spec[:nspec].tolist()) if nspec else []
-    get = (prep.fragments(table, False, ws.used[:nused].tolist()) + specs).__getitem__
-    sql = _join_each(get, tok_list, [row[1] for row in meta])
+    # token ids: fixed fragments and identifiers (per style), cell literals, special literals
+    tail = prep.literals(table, ws.used[:nused].tolist())
+    if nspec:
+        tail += _spec_texts(table, ws.spec[:nspec].tolist())
+    ends = [row[1] for row in meta]
+    sql = _join_each((prep.idents(table, False) + tail).__getitem__, tok_list, ends)
     if sql_style == "tapex":
-        get = (prep.fragments(table, True, ws.used[:nused].tolist()) + specs).__getitem__
-        shown = [_tapexify(text) for text in _join_each(get, tok_list, [row[1] for row in meta])]
+        tapex = _join_each((prep.idents(table, True) + tail).__getitem__, tok_list, ends)
+        shown = [_tapexify(text) for text in tapex]
     else:
         shown = sql
     values = prep.cells(table)

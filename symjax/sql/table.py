@@ -362,13 +362,13 @@ class Table:
         if cached is not None:
             return cached
         t = self.types[j]
-        if t == TEXT:
-            ranks = self.string_ranks()
-            codes = self.data[j]
-            keys = np.where(codes >= 0, ranks[np.maximum(codes, 0)], np.nan).astype(np.float64)
+        if t == TEXT:  # code -1 (NULL) picks the NaN appended to the ranks
+            keys = np.append(self.string_ranks(), np.nan)[self.data[j]]
         else:
             keys = self.data[j].astype(np.float64)
-            keys[self.nulls[j]] = np.nan
+            nulls = self.nulls[j]
+            if np.count_nonzero(nulls):  # cheaper than a masked store on short columns
+                keys[nulls] = np.nan
         keys.setflags(write=False)
         self._cache[key] = keys
         return keys
