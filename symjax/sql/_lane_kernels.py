@@ -37,8 +37,10 @@ from __future__ import annotations
 import numpy as np
 
 from symjax.sql import _kernels as K
+from symjax.sql import _text_kernels as TX
 from symjax.sql._numba import njit
 from symjax.sql._random_kernels import uniform
+from symjax.sql._text_kernels import C_DATE, C_INTEGER, C_REAL, C_TEXT, string_offsets  # noqa: F401
 
 # ---------------------------------------------------------------------------- families
 FAMILY_NAMES = (
@@ -49,9 +51,6 @@ FAMILY_NAMES = (
 (F_ADJACENT, F_AGGREGATE, F_ARITHMETIC, F_COMPARE, F_COUNT, F_COUNT_DISTINCT, F_DISTINCT,
  F_GROUP_HAVING, F_MOST_FREQUENT, F_NESTED, F_SELECT_BETWEEN, F_SELECT_IN, F_SELECT_LIKE,
  F_SELECT_WHERE, F_SUPERLATIVE) = range(15)
-
-# column types
-C_TEXT, C_INTEGER, C_REAL, C_DATE = 0, 1, 2, 3
 
 # ---------------------------------------------------------------------------- plan layout
 IR_FAMILY, IR_KIND, IR_OP = 0, 1, 2
@@ -1308,18 +1307,6 @@ def _same_plan(out_ir, k, ir):
 
 
 @njit
-def string_offsets(sbytes, count):
-    """Start of each of ``count`` NUL-terminated strings in ``sbytes``, then the end."""
-    soff = np.zeros(count + 1, dtype=np.int64)
-    k = 0
-    for p in range(sbytes.shape[0]):
-        if sbytes[p] == 0 and k < count:
-            k += 1
-            soff[k] = p + 1
-    return soff
-
-
-@njit
 def _bytes_less(data, a0, a1, b0, b1):
     """Whether bytes ``data[a0:a1]`` sort before ``data[b0:b1]`` (memcmp, then length):
     for UTF-8 this is code-point order, SQLite's BINARY collation and Python's str order."""
@@ -1377,6 +1364,33 @@ def rank_strings(pool, count):
             p += 1
         soff[r + 1] = p
     return ranks, ranked, soff
+
+
+@njit
+def prepare(pool, npool, types, codes, ivals, rvals, nulls):
+    """A table's inputs to :func:`sample_block` from its arrays (``Table.arrays``, the pool
+    as for :func:`rank_strings`): ``(ranks, ranked strings, their offsets, keys, ints)``;
+    ``keys[j, i]`` is ``Table.sort_keys(j)[i]`` (text rank, number, ``yyyymmdd``; NaN for
+    NULL) and ``ints`` the integer columns (0 elsewhere)."""
+    ranks, ranked, soff = rank_strings(pool, npool)
+    m, n = codes.shape
+    keys = np.empty((m, n), dtype=np.float64)
+    ints = np.zeros((m, n), dtype=np.int64)
+    for j in range(m):
+        t = types[j]
+        for i in range(n):
+            if t == C_TEXT:
+                c = codes[j, i]
+                keys[j, i] = np.nan if c < 0 else ranks[c]
+            elif nulls[j, i]:
+                keys[j, i] = np.nan
+            elif t == C_REAL:
+                keys[j, i] = rvals[j, i]
+            else:
+                keys[j, i] = ivals[j, i]
+                if t == C_INTEGER:
+                    ints[j, i] = ivals[j, i]
+    return ranks, ranked, soff, keys, ints
 
 
 @njit
@@ -1495,3 +1509,157 @@ def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf,
             used[nused] = t
             nused += 1
     return kept, p, nspec, pa, naspec, nused
+
+
+# ============================================================================ texts
+_FIXED_JOINED = "\0".join(FIXED) + "\0"
+FIXED_BYTES = np.frombuffer(_FIXED_JOINED.encode("ascii"), dtype=np.uint8)
+FIXED_OFF = np.array([0] + [i + 1 for i, c in enumerate(_FIXED_JOINED) if c == "\0"], dtype=np.int64)
+_NONE = np.frombuffer(b"none", dtype=np.uint8)  # symjax.sql.answers.NULL_VALUE
+TEXTS_OK, TEXTS_NEED_PYTHON = 0, 1
+
+
+@njit
+def _room(buf, p, need):
+    """``buf``, grown (doubled) if fewer than ``need`` bytes are left after ``p``."""
+    if p + need <= buf.shape[0]:
+        return buf
+    out = np.empty(2 * buf.shape[0] + need, dtype=np.uint8)
+    out[:p] = buf[:p]
+    return out
+
+
+@njit
+def _copy_bytes(buf, p, src, a, b):
+    for q in range(a, b):
+        buf[p] = src[q]
+        p += 1
+    return p
+
+
+@njit
+def _literal(buf, p, j, i, keys, ints, types, sbytes, soff):
+    """The SQL literal of cell (i, j) (``render_literal`` of its value); -1 if unsure."""
+    t = types[j]
+    x = keys[j, i]
+    if np.isnan(x):
+        return -1
+    if t == C_TEXT:
+        r = np.int64(x)
+        return TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, -1, 0)
+    if t == C_INTEGER:
+        return TX.write_int(buf, p, ints[j, i])
+    if t == C_REAL:
+        return TX.write_repr_real(buf, p, x)
+    buf[p] = 39
+    p = TX.write_date(buf, p + 1, np.int64(x))
+    if p < 0:
+        return -1
+    buf[p] = 39
+    return p + 1
+
+
+@njit
+def _cell_text(buf, p, j, i, keys, ints, types, sbytes, soff):
+    """``Table.column_texts(j)[i]`` of a table that shows its values; -1 if unsure."""
+    t = types[j]
+    x = keys[j, i]
+    if np.isnan(x):  # NULL shows as ""
+        return p
+    if t == C_TEXT:
+        r = np.int64(x)
+        return _copy_bytes(buf, p, sbytes, soff[r], soff[r + 1] - 1)
+    if t == C_INTEGER:
+        return TX.write_int(buf, p, ints[j, i])
+    if t == C_REAL:
+        return TX.write_real(buf, p, x)
+    return TX.write_date(buf, p, np.int64(x))
+
+
+@njit
+def _cell_room(j, i, keys, types, soff):
+    if types[j] == C_TEXT and not np.isnan(keys[j, i]):
+        r = np.int64(keys[j, i])
+        return 2 * (soff[r + 1] - soff[r]) + 8
+    return 32
+
+
+@njit
+def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes, soff,
+                 idents):
+    """The standard-style SQL of the ``kept`` queries :func:`sample_block` wrote, then the
+    canonical text of every answer value, as UTF-8, each text followed by a NUL byte.
+
+    Tables that show their values only (``Table.shows_values``): cell literals and texts
+    come from ``keys``/``ints`` and the ranked strings (``sbytes``, ``soff``); ``idents``
+    holds the quoted column names, each followed by a NUL. Returns ``(bytes, TEXTS_OK)``,
+    or ``(empty, TEXTS_NEED_PYTHON)`` where a real cannot be written with certainty (the
+    caller then joins the token fragments in Python)."""
+    m, n = keys.shape
+    cell_base = COLUMN_BASE + m
+    spec_base = cell_base + m * n
+    ioff = string_offsets(idents, m)
+    buf = np.empty(4096, dtype=np.uint8)
+    p = 0
+    start = 0
+    for k in range(kept):
+        end = meta[k, 1]
+        for q in range(start, end):
+            tok = toks[q]
+            if tok < COLUMN_BASE:
+                buf = _room(buf, p, 16)
+                p = _copy_bytes(buf, p, FIXED_BYTES, FIXED_OFF[tok], FIXED_OFF[tok + 1] - 1)
+            elif tok < cell_base:
+                j = tok - COLUMN_BASE
+                buf = _room(buf, p, ioff[j + 1] - ioff[j])
+                p = _copy_bytes(buf, p, idents, ioff[j], ioff[j + 1] - 1)
+            elif tok < spec_base:
+                c = tok - cell_base
+                j, i = c // n, c % n
+                buf = _room(buf, p, _cell_room(j, i, keys, types, soff))
+                p = _literal(buf, p, j, i, keys, ints, types, sbytes, soff)
+            else:
+                slot = tok - spec_base
+                kind = spec[slot, 0]
+                if kind == SPEC_INT:
+                    buf = _room(buf, p, 32)
+                    p = TX.write_int(buf, p, spec[slot, 1])
+                elif kind == SPEC_TENTHS:
+                    buf = _room(buf, p, 32)
+                    p = TX.write_tenths(buf, p, spec[slot, 1])
+                else:
+                    j, i = spec[slot, 1] // n, spec[slot, 1] % n
+                    buf = _room(buf, p, _cell_room(j, i, keys, types, soff))
+                    r = np.int64(keys[j, i])
+                    p = TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, spec[slot, 2], 37)
+            if p < 0:
+                return buf[:0], TEXTS_NEED_PYTHON
+        buf = _room(buf, p, 1)
+        buf[p] = 0
+        p += 1
+        start = end
+    start = 0
+    cells = m * n
+    for k in range(kept):
+        end = meta[k, 2]
+        for q in range(start, end):
+            tok = atoks[q]
+            if tok < cells:
+                j, i = tok // n, tok % n
+                buf = _room(buf, p, _cell_room(j, i, keys, types, soff) + 1)
+                p = _cell_text(buf, p, j, i, keys, ints, types, sbytes, soff)
+            else:
+                slot = tok - cells
+                buf = _room(buf, p, 33)
+                if aspec[slot, 0] == A_INT:
+                    p = TX.write_int(buf, p, aspec[slot, 1])
+                elif aspec[slot, 0] == A_REAL:
+                    p = TX.write_real(buf, p, areal[slot])
+                else:
+                    p = _copy_bytes(buf, p, _NONE, 0, 4)
+            if p < 0:
+                return buf[:0], TEXTS_NEED_PYTHON
+            buf[p] = 0
+            p += 1
+        start = end
+    return buf[:p], TEXTS_OK

@@ -41,17 +41,17 @@ from symjax.sql.plan import (
     Select,
 )
 from symjax.sql.render import _tapexify, render_literal
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, format_number
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
 
 __all__ = ["Block", "sample_block", "decode_plan", "family_cdf"]
 
-_TYPE_CODES = {TEXT: LK.C_TEXT, INTEGER: LK.C_INTEGER, REAL: LK.C_REAL, DATE: LK.C_DATE}
 _OPS = ("=", "!=", "<", ">", "<=", ">=")  # index = the kernels' OP_EQ .. OP_GE
 _AGGS = {1: "count", 2: "sum", 3: "avg", 4: "min", 5: "max"}
 _FIXED_TAPEX = tuple(
     {LK.TK_FROM: "", LK.TK_ROWID: "id"}.get(i, text) for i, text in enumerate(LK.FIXED)
 )
 assert tuple(sorted(FAMILIES)) == LK.FAMILY_NAMES, "families.py and _lane_kernels.py disagree"
+assert TYPE_CODES == {TEXT: LK.C_TEXT, INTEGER: LK.C_INTEGER, REAL: LK.C_REAL, DATE: LK.C_DATE}
 
 
 def family_cdf(config: SamplerConfig) -> np.ndarray:
@@ -63,18 +63,28 @@ def family_cdf(config: SamplerConfig) -> np.ndarray:
 class _Prepared:
     """A table's arrays for the kernels and its answer texts, built once per table."""
 
-    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "_idents", "_cells", "_quoted")
+    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "ident_bytes", "_idents", "_cells",
+                 "_quoted")
 
     def __init__(self, table: Table):
-        m, n = table.num_columns, table.num_rows
-        _, self.sbytes, self.soff = _ranked_strings(table)  # also fills Table.string_ranks
-        self.keys = np.empty((m, n), dtype=np.float64)
-        self.ints = np.zeros((m, n), dtype=np.int64)
-        for j, t in enumerate(table.types):
-            self.keys[j] = table.sort_keys(j)
-            if t == INTEGER:
-                self.ints[j] = table.data[j]
-        self.is_int, self.types = _type_arrays(table.types)
+        types, codes, ivals, rvals, nulls = table.arrays()
+        self.types = types
+        self.is_int = _is_int(table.types)
+        pool = table.pool_bytes()
+        self.ident_bytes = _ident_bytes(table.header) if pool is not None and table.shows_values() else None
+        if pool is not None:  # one kernel call
+            ranks, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
+                pool, len(table.strings), types, codes, ivals, rvals, nulls)
+            table._cache.setdefault("ranks", ranks)
+        else:  # a string holds a NUL
+            m, n = table.num_columns, table.num_rows
+            self.sbytes, self.soff = _ranked_strings(table)
+            self.keys = np.empty((m, n), dtype=np.float64)
+            self.ints = np.zeros((m, n), dtype=np.int64)
+            for j, t in enumerate(table.types):
+                self.keys[j] = table.sort_keys(j)
+                if t == INTEGER:
+                    self.ints[j] = table.data[j]
         self._idents: dict[bool, list[str]] = {}
         self._cells: list[str] | None = None
         # per column, how a literal is made from the shown text: quoted (text, date),
@@ -127,33 +137,42 @@ class _Prepared:
         return cells
 
 
-def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ranks of the table's pooled strings in code-point order (also cached as
-    :meth:`Table.string_ranks`), and the strings in rank order as the kernels read them."""
-    pool = table.strings
-    joined = "\0".join(pool) + "\0"
-    if joined.count("\0") == len(pool) + (not pool):
-        data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        ranks, ranked, soff = LK.rank_strings(data, len(pool))
-        table._cache.setdefault("ranks", ranks)
-        return ranks, ranked, soff
-    # a string holds a NUL: rank in Python; in the kernels' buffer the NUL reads as \1
-    # (no LIKE prefix may contain either)
+def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """The table's strings in rank order as the kernels read them, for a pool with a NUL
+    inside a string (in that buffer the NUL reads as \\1; no LIKE prefix may contain
+    either); ranked in Python (:meth:`Table.strings_by_rank`)."""
     by_rank = [s.replace("\0", "\1") for s in table.strings_by_rank()]
     ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    return table.string_ranks(), ranked, LK.string_offsets(ranked, len(by_rank))
+    return ranked, LK.string_offsets(ranked, len(by_rank))
 
 
-_TYPE_ARRAYS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+_IDENT_BYTES: dict[tuple[str, ...], np.ndarray | None] = {}
 
 
-def _type_arrays(types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    got = _TYPE_ARRAYS.get(types)
+def _ident_bytes(header: tuple[str, ...]) -> np.ndarray | None:
+    """The quoted column names as :func:`LK.render_texts` reads them (``None`` if a name
+    holds a NUL)."""
+    got = _IDENT_BYTES.get(header, False)
+    if got is False:
+        joined = "\0".join('"' + h.replace('"', '""') + '"' for h in header) + "\0"
+        got = None
+        if joined.count("\0") == len(header):
+            got = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        if len(_IDENT_BYTES) >= 4096:
+            _IDENT_BYTES.clear()
+        _IDENT_BYTES[header] = got
+    return got
+
+
+_IS_INT: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def _is_int(types: tuple[str, ...]) -> np.ndarray:
+    got = _IS_INT.get(types)
     if got is None:
-        got = (np.array([t == INTEGER for t in types], dtype=np.bool_),
-               np.array([_TYPE_CODES[t] for t in types], dtype=np.int64))
-        if len(_TYPE_ARRAYS) < 4096:
-            _TYPE_ARRAYS[types] = got
+        got = np.array([t == INTEGER for t in types], dtype=np.bool_)
+        if len(_IS_INT) < 4096:
+            _IS_INT[types] = got
     return got
 
 
@@ -254,18 +273,51 @@ def sample_block(
         ws.aspec, ws.areal, ws.used,
     )
     meta = ws.meta[:kept].tolist()
-    tok_list = ws.toks[:ntok].tolist()
-    # token ids: fixed fragments and identifiers (per style), cell literals, special literals
+    texts = None
+    if prep.ident_bytes is not None:  # SQL and answers written by the kernel
+        data, status = LK.render_texts(
+            ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
+            prep.types, prep.sbytes, prep.soff, prep.ident_bytes,
+        )
+        if status == LK.TEXTS_OK:
+            texts = str(data, "utf-8", "surrogatepass").split("\0")
+    if texts is not None:
+        sql = texts[:kept]
+        values = texts[kept:]  # answer values in the order of the answer tokens
+        answers, start = [], 0
+        for row in meta:
+            end = row[2]
+            answers.append(tuple(values[start:end]))
+            start = end
+        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
+    else:
+        sql = _token_sql(table, prep, ws, meta, ntok, nspec, nused, False)
+        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
+        answers = _token_answers(table, prep, ws, meta, natok, naspec)
+    plans = ws.plans[:kept].copy()
+    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
+    return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
+
+
+_FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))
+
+
+def _token_sql(table: Table, prep: _Prepared, ws: _Workspace, meta: list[list[int]], ntok: int,
+               nspec: int, nused: int, tapex: bool) -> list[str]:
+    """Each query's SQL joined in Python from its tokens' fragments (the path for the tapex
+    style and for what :func:`LK.render_texts` leaves to Python). Token ids: fixed
+    fragments and identifiers (per style), cell literals, special literals."""
     tail = prep.literals(table, ws.used[:nused].tolist())
     if nspec:
         tail += _spec_texts(table, ws.spec[:nspec].tolist())
-    ends = [row[1] for row in meta]
-    sql = _join_each((prep.idents(table, False) + tail).__getitem__, tok_list, ends)
-    if sql_style == "tapex":
-        tapex = _join_each((prep.idents(table, True) + tail).__getitem__, tok_list, ends)
-        shown = [_tapexify(text) for text in tapex]
-    else:
-        shown = sql
+    get = (prep.idents(table, tapex) + tail).__getitem__
+    out = _join_each(get, ws.toks[:ntok].tolist(), [row[1] for row in meta])
+    return [_tapexify(text) for text in out] if tapex else out
+
+
+def _token_answers(table: Table, prep: _Prepared, ws: _Workspace, meta: list[list[int]], natok: int,
+                   naspec: int) -> list[tuple[str, ...]]:
+    """Each query's answer looked up in Python from its answer tokens."""
     values = prep.cells(table)
     if naspec:
         values = values + _answer_texts(ws.aspec[:naspec].tolist(), ws.areal[:naspec].tolist())
@@ -276,12 +328,7 @@ def sample_block(
         end = row[2]
         answers.append(tuple(map(get, atoks[start:end])))
         start = end
-    plans = ws.plans[:kept].copy()
-    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
-    return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
-
-
-_FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))
+    return answers
 
 
 def _join_each(get, tokens: list[int], ends: list[int]) -> list[str]:

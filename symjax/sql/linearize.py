@@ -28,7 +28,10 @@ import random
 from itertools import chain
 from typing import Callable, Iterable
 
+import numpy as np
+
 from symjax.errors import ConfigError, TableError
+from symjax.sql import _text_kernels as TK
 from symjax.sql.table import TEXT, Table
 
 __all__ = ["STYLES", "linearize", "linearized_length", "shorten_cells", "truncate_table"]
@@ -58,14 +61,54 @@ def linearize(table: Table, *, style: str = "tapex", lowercase: bool = False) ->
     if lowercase:
         text = linearize(table, style=style).lower()
     else:
-        head, bodies = _parts(table, style, False)
-        if style == "markdown":
-            text = "\n".join([head, *bodies])
-        else:
-            prefixes = _row_prefixes(_ROW_SEPARATOR[style], len(bodies))
-            text = head + "".join(chain.from_iterable(zip(prefixes, bodies)))
+        text = _kernel_text(table, style)
+        if text is None:
+            text = _python_text(table, style)
     table._cache[key] = text
     return text
+
+
+def _python_text(table: Table, style: str) -> str:
+    """The linearization built in Python from :meth:`Table.column_texts` (the reference of
+    the kernel, and the path for what it leaves to Python)."""
+    head, bodies = _parts(table, style, False)
+    if style == "markdown":
+        return "\n".join([head, *bodies])
+    prefixes = _row_prefixes(_ROW_SEPARATOR[style], len(bodies))
+    return head + "".join(chain.from_iterable(zip(prefixes, bodies)))
+
+
+_KERNEL_STYLES = {"tapex": TK.STYLE_TAPEX, "indexed": TK.STYLE_INDEXED}
+_HEADER_BYTES: dict[tuple[str, ...], np.ndarray | None] = {}
+
+
+def _kernel_text(table: Table, style: str) -> str | None:
+    """The linearization written by :func:`symjax.sql._text_kernels.linearize` straight
+    from the table's arrays, or ``None`` where that kernel leaves the table to Python: a
+    table that keeps its cells' original text, a date column that keeps the text it was
+    given, a NUL inside a string, the markdown style, and what the kernel itself declines
+    (line breaks, reals it cannot round with certainty)."""
+    code = _KERNEL_STYLES.get(style)
+    if code is None or not table.shows_values():
+        return None
+    pool = table.pool_bytes()
+    header = _HEADER_BYTES.get(table.header)
+    if header is None:
+        joined = "\0".join(table.header) + "\0"
+        if joined.count("\0") != len(table.types):
+            return None
+        header = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        if len(_HEADER_BYTES) >= 4096:
+            _HEADER_BYTES.clear()
+        _HEADER_BYTES[table.header] = header
+    if pool is None:
+        return None
+    codes_of_types, codes, ints, reals, nulls = table.arrays()
+    data, status = TK.linearize(pool, len(table.strings), header, codes_of_types, codes, ints, reals,
+                                nulls, code)
+    if status != TK.OK:
+        return None
+    return str(data, "utf-8", "surrogatepass")
 
 
 def _row_prefixes(separator: str, n: int) -> list[str]:

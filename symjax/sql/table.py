@@ -35,6 +35,8 @@ __all__ = [
     "date_to_int",
     "int_to_date",
     "dedupe_header",
+    "TYPE_CODES",
+    "type_codes",
 ]
 
 TEXT = "text"
@@ -102,6 +104,21 @@ class _Memo(dict):
 # non-NULL cell -> text (keys are the stored values: int for dates, float for reals; a
 # float key never meets an int one, the dicts are per type)
 _CELL_TEXT = {INTEGER: str, REAL: _Memo(format_number).__getitem__, DATE: _Memo(int_to_date).__getitem__}
+
+
+#: The kernels' code of each column type.
+TYPE_CODES = {TEXT: 0, INTEGER: 1, REAL: 2, DATE: 3}
+_TYPE_CODE_ARRAYS: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def type_codes(types: tuple[str, ...]) -> np.ndarray:
+    """``TYPE_CODES`` of each type as an ``int64`` array (shared, read it only)."""
+    got = _TYPE_CODE_ARRAYS.get(types)
+    if got is None:
+        got = np.array([TYPE_CODES[t] for t in types], dtype=np.int64)
+        if len(_TYPE_CODE_ARRAYS) < 4096:
+            _TYPE_CODE_ARRAYS[types] = got
+    return got
 
 
 def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
@@ -372,6 +389,47 @@ class Table:
         keys.setflags(write=False)
         self._cache[key] = keys
         return keys
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The columns as the kernels read them, cached: ``(type codes, codes, ints, reals,
+        nulls)``; ``codes[j]`` (``int32``, -1 for NULL) holds text column ``j``, ``ints[j]``
+        an integer or date column (``yyyymmdd``), ``reals[j]`` a real column, ``nulls[j]``
+        every column's NULL mask; what the other rows hold is unspecified. The type codes are
+        :data:`TYPE_CODES` of each column's type."""
+        cached = self._cache.get("arrays")
+        if cached is None:
+            m, n = len(self.header), self.num_rows
+            codes = np.full((m, n), -1, dtype=np.int32)
+            ints = np.zeros((m, n), dtype=np.int64)
+            reals = np.zeros((m, n), dtype=np.float64)
+            nulls = np.zeros((m, n), dtype=np.bool_)
+            for j, t in enumerate(self.types):
+                target = codes if t == TEXT else (reals if t == REAL else ints)
+                target[j] = self.data[j]
+                nulls[j] = self.nulls[j]
+            cached = self._cache["arrays"] = (type_codes(self.types), codes, ints, reals, nulls)
+        return cached
+
+    def shows_values(self) -> bool:
+        """Whether every cell's text is its value's canonical text (no original text kept,
+        no date kept as the text it was given), so kernels can write cell texts from
+        :meth:`arrays` alone."""
+        if self.display.count(None) != len(self.types):
+            return False
+        return DATE not in self.types or not any(
+            t == DATE and ("column", j) in self._cache for j, t in enumerate(self.types))
+
+    def pool_bytes(self) -> np.ndarray | None:
+        """The string pool as the kernels read it, cached: UTF-8 (lone surrogates passed
+        through), each string followed by a NUL byte; ``None`` when a string holds a NUL."""
+        cached = self._cache.get("pool_bytes", False)
+        if cached is False:
+            joined = "\0".join(self.strings) + "\0"
+            cached = None
+            if joined.count("\0") == len(self.strings) + (not self.strings):
+                cached = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+            self._cache["pool_bytes"] = cached
+        return cached
 
     def string_ranks(self) -> np.ndarray:
         """Rank of each pooled string in code-point order (the pool holds no duplicates)."""

@@ -35,7 +35,7 @@ from symjax.errors import ConfigError
 from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
 from symjax.sql._table_kernels import pack_spec, sample_table
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, type_codes
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
 
@@ -558,14 +558,18 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
     headers, ctypes, sources = st.headers[arch], st.ctypes[arch], st.sources[arch]
     out, hvar = m[3:3 + k], m[3 + k:3 + 2 * k]
     matrices = (codes, ivals, rvals)
-    return Table(
+    types = tuple([ctypes[j] for j in out])
+    table = Table(
         tuple([headers[j][h] for j, h in zip(out, hvar)]),
-        tuple([ctypes[j] for j in out]),
+        types,
         [matrices[sources[j]][p] for p, j in enumerate(out)],
         list(nulls),
         pool,
         name=ARCHETYPES[arch],
     )
+    # the kernels' view of the columns (Table.arrays): the sampler's matrices as they are
+    table._cache["arrays"] = (type_codes(types), codes, ivals, rvals, nulls)
+    return table
 
 
 def table_seed(seed: int, index: int) -> int:
