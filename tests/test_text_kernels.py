@@ -165,3 +165,30 @@ def test_table_arrays_and_pool_bytes():
         row = {"text": 1, "real": 3}.get(t, 2)
         assert np.array_equal(got[row][j], fresh[row][j]) and np.array_equal(got[4][j], fresh[4][j])
     assert np.array_equal(got[0], fresh[0])
+
+
+def _take_rows_twin(table, rows):
+    """take_rows as it was written before it worked on arrays: from the Python values."""
+    display = [None if d is None else tuple(d[i] for i in rows) for d in table.display]
+    columns = [[table.column(j)[i] for i in rows] for j in range(table.num_columns)]
+    return Table.from_columns(table.header, table.types, columns, display=display, name=table.name, dedupe=False)
+
+
+def test_take_rows_equals_its_python_twin():
+    rng = random.Random(4)
+    tables = [generate_table(900 + i, TableConfig(null_probability=0.2)) for i in range(60)]
+    tables += [_random_table(rng, rng.randint(1, 20)) for _ in range(40)]
+    tables.append(Table.from_columns(["d", "t"], ["date", "text"], [["2001- 3-05", "1999-12-31"], ["b", "a"]],
+                                     display=[None, ["B", "A"]]))
+    for table in tables:
+        n = table.num_rows
+        rows = sorted(rng.sample(range(n), rng.randint(1, n)))
+        if rng.random() < 0.3:
+            rng.shuffle(rows)
+        got, want = table.take_rows(rows), _take_rows_twin(table, rows)
+        assert got == want and got.strings == want.strings and got.display == want.display
+        assert [got.column_texts(j) for j in range(got.num_columns)] == [
+            want.column_texts(j) for j in range(want.num_columns)]
+        assert LZ.linearize(got, style="indexed") == LZ._python_text(want, "indexed")
+    with pytest.raises(Exception, match="take_rows"):
+        tables[0].take_rows([tables[0].num_rows])

@@ -464,11 +464,33 @@ class Table:
         idx = np.asarray(list(indices), dtype=np.int64)
         if idx.size == 0:
             raise TableError("take_rows would leave the table without rows")
-        display = [None if d is None else tuple(d[i] for i in idx.tolist()) for d in self.display]
-        columns = [[self.column(j)[i] for i in idx.tolist()] for j in range(len(self.header))]
-        return Table.from_columns(
-            self.header, self.types, columns, display=display, name=self.name, dedupe=False
-        )
+        if idx.min() < -self.num_rows or idx.max() >= self.num_rows:
+            raise TableError(f"take_rows: row indices must be in [0, {self.num_rows}), got {idx.tolist()}")
+        rows = idx.tolist()
+        display = [None if d is None else tuple(d[i] for i in rows) for d in self.display]
+        data = [d[idx] for d in self.data]
+        # The pool of the result: the strings its cells use, numbered in order of first
+        # appearance (column by column, row by row), as from_columns numbers them.
+        text = [j for j, t in enumerate(self.types) if t == TEXT]
+        pool: tuple[str, ...] = ()
+        if text:
+            flat = np.concatenate([data[j] for j in text])
+            present = flat[flat >= 0]
+            old, first = np.unique(present, return_index=True)
+            order = np.argsort(first, kind="stable")
+            remap = np.full(len(self.strings) + 1, -1, dtype=np.int32)  # [-1] stays -1
+            remap[old[order]] = np.arange(len(order), dtype=np.int32)
+            strings = self.strings
+            pool = tuple([strings[c] for c in old[order].tolist()])
+            for j in text:
+                data[j] = remap[data[j]]
+        table = Table(self.header, self.types, data, [m[idx] for m in self.nulls], pool,
+                      display=display, name=self.name)
+        for j in range(len(self.header)):  # values a caller gave (a date's own text) stay
+            values = self._cache.get(("column", j))
+            if values is not None:
+                table._cache[("column", j)] = [values[i] for i in rows]
+        return table
 
     def with_display(self, display: list[tuple[str, ...] | None]) -> "Table":
         """The same values with other cell texts (used when cells are shortened)."""
