@@ -867,3 +867,39 @@ def test_text_formats():
     assert vocab._result_score_text(0, 0, (3 << 8) | 1) == "W 3–1" and vocab._score_text(0, 0, 2) == "0–2"
     packed = 2 | (((6 << 4) | 4) << 3) | (((7 << 4) | 6) << 11)
     assert vocab._tennis_text(packed >> 32, (packed >> 16) & 0xFFFF, packed & 0xFFFF) == "6–4, 7–6"
+
+
+def _kernel_texts(keys_h, a, b, c):
+    """pool_text on a made-up meta (no columns) holding these pool keys."""
+    from symjax.sql._table_kernels import pool_text
+
+    used = len(keys_h)
+    meta = np.array([0, 0, used, *keys_h, *a, *b, *c], dtype=np.int64)
+    return str(pool_text(meta, *T._static().pool_args), "utf-8").split("\0")[:-1]
+
+
+def test_pool_text_kernel_equals_its_python_twin():
+    st = T._static()
+    rng = np.random.default_rng(0)
+    for s, (name, templates) in enumerate(vocab.TEXT_SPACES.items()):  # every template's words
+        for t, (_w, pattern, refs) in enumerate(templates):
+            sizes = [len(vocab.word_list(r)) for r in refs] + [1, 1]
+            a = list(range(sizes[0])) if sizes[0] < 400 else rng.integers(0, sizes[0], 400).tolist()
+            b = rng.integers(0, sizes[1], len(a)).tolist()
+            words = [[(s << 8) | t] * len(a), a, b, [0] * len(a)]
+            assert _kernel_texts(*words) == T._texts(sum(words, []), st), (name, pattern)
+    fid = {name: st.pool_args[4].tolist().index(code) for name, code in
+           [("season", 1), ("score", 2), ("result_score", 3), ("tennis_score", 4)]}
+    cases = []
+    for year in [0, 7, 99, 1899, 1998, 1999, 2000, 2099, 99999]:
+        cases.append(("season", year >> 32, (year >> 16) & 0xFFFF, year & 0xFFFF))
+    for x in range(0, 256, 7):
+        for y in range(0, 256, 11):
+            cases += [("score", 0, 0, (x << 8) | y), ("result_score", 0, 0, (x << 8) | y)]
+    for item in rng.integers(0, 1 << 59, 2000).tolist():
+        cases.append(("tennis_score", item >> 32, (item >> 16) & 0xFFFF, item & 0xFFFF))
+    h = [fid[name] << 8 for name, *_ in cases]
+    a, b, c = ([row[q] for row in cases] for q in (1, 2, 3))
+    want = [vocab.SPECIAL_FORMATS[name](*row) for name, *row in cases]
+    assert _kernel_texts(h, a, b, c) == want
+    assert T._texts(h + a + b + c, st) == want

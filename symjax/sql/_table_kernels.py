@@ -73,6 +73,7 @@ from symjax.sql._column_kernels import (
 )
 from symjax.sql._numba import njit
 from symjax.sql._random_kernels import below, mix64, pick_cdf, sample_distinct, sample_item, uniform
+from symjax.sql._text_kernels import write_digits
 
 MAX_NULL_PROBABILITY = 0.9
 SEED_SALT = 0x5EED5EED5EED5EED
@@ -339,3 +340,87 @@ def sample_table(seed, iblob, fblob):
         meta[base + 2 * used + u] = (keys[u] >> 16) & SLOT_MASK
         meta[base + 3 * used + u] = keys[u] & SLOT_MASK
     return meta, oi, orv, onull, codes
+
+
+# ============================================================================ pool text
+# How the text of a special (formatted) item is made: symjax.sql.vocab.SPECIAL_FORMATS.
+SPECIAL_NONE, SPECIAL_SEASON, SPECIAL_SCORE, SPECIAL_RESULT_SCORE, SPECIAL_TENNIS = 0, 1, 2, 3, 4
+SPECIAL_CODES = {"season": SPECIAL_SEASON, "score": SPECIAL_SCORE, "result_score": SPECIAL_RESULT_SCORE,
+                 "tennis_score": SPECIAL_TENNIS}
+
+
+@njit
+def _dash(buf, p):  # "–" (U+2013)
+    buf[p] = 0xE2
+    buf[p + 1] = 0x80
+    buf[p + 2] = 0x93
+    return p + 3
+
+
+@njit
+def _special(buf, p, kind, a, b, c):
+    """The text of a formatted item given as its three 16-bit words (vocab's twins)."""
+    if kind == SPECIAL_SEASON:
+        year = (a << 32) | (b << 16) | c
+        nxt = year + 1
+        p = _dash(buf, write_digits(buf, p, year, 1))
+        if nxt % 100 == 0:
+            return write_digits(buf, p, nxt, 1)
+        return write_digits(buf, p, nxt % 100, 2)
+    if kind == SPECIAL_SCORE or kind == SPECIAL_RESULT_SCORE:
+        x, y = c >> 8, c & 255
+        if kind == SPECIAL_RESULT_SCORE:
+            buf[p] = 87 if x > y else (76 if x < y else 68)  # W, L, D
+            buf[p + 1] = 32
+            p += 2
+        return write_digits(buf, _dash(buf, write_digits(buf, p, x, 1)), y, 1)
+    item = (a << 32) | (b << 16) | c
+    for s in range(item & 7):
+        if s:
+            buf[p] = 44
+            buf[p + 1] = 32
+            p += 2
+        p = write_digits(buf, p, (item >> (7 + 8 * s)) & 15, 1)
+        p = write_digits(buf, _dash(buf, p), (item >> (3 + 8 * s)) & 15, 1)
+    return p
+
+
+@njit
+def pool_text(meta, words, word_off, first_base, second_base, special_kind, space_limit):
+    """The text pool of a table drawn by :func:`sample_table` (from its ``meta``) as UTF-8,
+    each string followed by a NUL byte: ``first[h][a] + second[h][b]`` for a plain item
+    (``words``/``word_off``: every word of the folded template tables; word ``a`` of
+    ``first[h]`` is word ``first_base[h] + a``), the formatter's text for a special one."""
+    k = meta[1]
+    used = meta[2]
+    base = 3 + 2 * k
+    size = 0
+    for u in range(used):
+        h = meta[base + u]
+        if h < space_limit:
+            w = first_base[h] + meta[base + used + u]
+            size += word_off[w + 1] - word_off[w]
+            w = second_base[h] + meta[base + 2 * used + u]
+            size += word_off[w + 1] - word_off[w] + 1
+        else:
+            size += 64
+    buf = np.empty(size, dtype=np.uint8)
+    p = 0
+    for u in range(used):
+        h = meta[base + u]
+        a = meta[base + used + u]
+        b = meta[base + 2 * used + u]
+        if h < space_limit:
+            w = first_base[h] + a
+            for q in range(word_off[w], word_off[w + 1]):
+                buf[p] = words[q]
+                p += 1
+            w = second_base[h] + b
+            for q in range(word_off[w], word_off[w + 1]):
+                buf[p] = words[q]
+                p += 1
+        else:
+            p = _special(buf, p, special_kind[h >> 8], a, b, meta[base + 3 * used + u])
+        buf[p] = 0
+        p += 1
+    return buf[:p]

@@ -34,7 +34,7 @@ import numpy as np
 from symjax.errors import ConfigError
 from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
-from symjax.sql._table_kernels import pack_spec, sample_table
+from symjax.sql._table_kernels import SPECIAL_CODES, pack_spec, pool_text, sample_table
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, type_codes
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
@@ -359,6 +359,10 @@ class _Static:
     second: tuple[tuple[str, ...] | None, ...]
     special: dict[int, Callable[[int, int, int], str]]
     space_limit: int
+    # the same for the pool_text kernel: every word of first/second as UTF-8 (word w at
+    # words[word_off[w]:word_off[w + 1]]), where each h's words start, and the kernel's
+    # code of each formatter id
+    pool_args: tuple = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -434,7 +438,24 @@ def _static() -> _Static:
         # Writable on purpose: numba types read-only arguments on a slow path (microseconds).
         return np.ascontiguousarray(np.array(a, dtype=dtype))
 
+    words: list[str] = []
+    first_base = np.full(256 * len(space_names), -1, dtype=np.int64)
+    second_base = np.full(256 * len(space_names), -1, dtype=np.int64)
+    for h, (fw, sw) in enumerate(zip(first, second)):
+        if fw is not None:
+            first_base[h] = len(words)
+            words.extend(fw)
+            second_base[h] = len(words)
+            words.extend(sw)
+    encoded = [w.encode("utf-8") for w in words]
+    word_off = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
+    special_kind = np.zeros(len(fid_of), dtype=np.int64)
+    for name, fn in vocab.SPECIAL_FORMATS.items():
+        special_kind[fid_of[("fmt", name)]] = SPECIAL_CODES[name]
+    pool_args = (as_array(np.frombuffer(b"".join(encoded), dtype=np.uint8), np.uint8), word_off, first_base,
+                 second_base, special_kind, 256 * len(space_names))
     return _Static(
+        pool_args=pool_args,
         arch_cols=as_array(arch_cols, np.int64), col_int=as_array(col_int, np.int64),
         col_real=as_array(col_real, np.float64), space_info=as_array(space_info, np.int64),
         tmpl_slots=as_array(tmpl_slots, np.int64), tmpl_cdf=as_array(tmpl_cdf, np.float64),
@@ -518,7 +539,8 @@ _LAST_PLAN: tuple[Any, Any] = (None, None)  # (config, its plan) of the previous
 
 
 def _texts(words: list[int], st: _Static) -> list[str]:
-    """The strings of a table's pool keys, given as four runs (see ``sample_table``)."""
+    """The strings of a table's pool keys, given as four runs (see ``sample_table``): the
+    Python twin of the ``pool_text`` kernel."""
     u = len(words) // 4
     first, second, special, limit = st.first, st.second, st.special, st.space_limit
     return [
@@ -545,9 +567,12 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         _LAST_PLAN = (config, plan)
     st = plan.static
     meta, ivals, rvals, nulls, codes = sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
-    m = meta.tolist()
-    arch, k = m[0], m[1]
-    texts = _texts(m[3 + 2 * k:], st)
+    text = pool_text(meta, *st.pool_args)  # the pool's strings, each followed by a NUL
+    texts = str(text, "utf-8").split("\0")
+    texts.pop()
+    k = int(meta[1])
+    m = meta[:3 + 2 * k].tolist()
+    arch = m[0]
     if len(set(texts)) == len(texts):
         pool = tuple(texts)
     else:  # two keys gave one string ("Singapore" the city and the country)
@@ -569,6 +594,8 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
     )
     # the kernels' view of the columns (Table.arrays): the sampler's matrices as they are
     table._cache["arrays"] = (type_codes(types), codes, ivals, rvals, nulls)
+    if texts and len(pool) == len(texts):
+        table._cache["pool_bytes"] = text  # as Table.pool_bytes writes it
     return table
 
 
