@@ -14,6 +14,7 @@ function of ``(seed, b, config)``, so:
 from __future__ import annotations
 
 import itertools
+from itertools import repeat
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,25 +258,27 @@ class _BlockMaker:
             table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
             sql_style=cfg.sql_style,
         )
-        out: list[Example] = []
-        max_chars = cfg.max_input_chars
-        lowercase = cfg.lowercase
         if cfg.layout == "sql_first":
             head, tail = self.instruction + " ", "\n" + table_text
         else:
             head, tail = table_text + "\n" + self.instruction + " ", ""
-        sql, answers, families, ordered = got.sql, got.answers, got.families, got.ordered
-        for k, shown in enumerate(got.shown):
-            inputs = head + (shown.lower() if lowercase else shown) + tail
-            if max_chars is not None and len(inputs) > max_chars:
-                continue
-            answer = answers[k]
-            targets = answer_text(answer)
-            if lowercase:
-                targets = targets.lower()
-            out.append(Example(table, sql[k], answer, families[k], inputs, targets, (got, k),
-                               ordered[k], b, len(out)))
-        return out
+        shown = got.shown
+        if cfg.lowercase:
+            shown = [text.lower() for text in shown]
+        inputs = [head + text + tail for text in shown]
+        targets = list(map(answer_text, got.answers))
+        if cfg.lowercase:
+            targets = [text.lower() for text in targets]
+        keep = range(len(inputs))
+        max_chars = cfg.max_input_chars
+        if max_chars is not None and inputs and max(map(len, inputs)) > max_chars:
+            keep = [k for k, text in enumerate(inputs) if len(text) <= max_chars]
+        if len(keep) != len(inputs):
+            sql, answers, families, ordered = got.sql, got.answers, got.families, got.ordered
+            return [Example(table, sql[k], answers[k], families[k], inputs[k], targets[k], (got, k),
+                            ordered[k], b, position) for position, k in enumerate(keep)]
+        return list(map(Example, repeat(table), got.sql, got.answers, got.families, inputs, targets,
+                        zip(repeat(got), keep), got.ordered, repeat(b), keep))
 
 
 def examples(
