@@ -424,3 +424,12 @@ def pool_text(meta, words, word_off, first_base, second_base, special_kind, spac
         buf[p] = 0
         p += 1
     return buf[:p]
+
+
+@njit
+def draw_table(seed, iblob, fblob, words, word_off, first_base, second_base, special_kind, space_limit):
+    """:func:`sample_table` then :func:`pool_text` in one call: ``(meta, ivals, rvals,
+    nulls, codes, pool text)``."""
+    meta, ivals, rvals, nulls, codes = sample_table(seed, iblob, fblob)
+    text = pool_text(meta, words, word_off, first_base, second_base, special_kind, space_limit)
+    return meta, ivals, rvals, nulls, codes, text

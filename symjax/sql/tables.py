@@ -34,7 +34,7 @@ import numpy as np
 from symjax.errors import ConfigError
 from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
-from symjax.sql._table_kernels import SPECIAL_CODES, pack_spec, pool_text, sample_table
+from symjax.sql._table_kernels import SPECIAL_CODES, draw_table, pack_spec
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, type_codes
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
@@ -566,8 +566,9 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         plan = _plan(config)
         _LAST_PLAN = (config, plan)
     st = plan.static
-    meta, ivals, rvals, nulls, codes = sample_table(np.uint64(int(seed) & _MASK64), *plan.args)
-    text = pool_text(meta, *st.pool_args)  # the pool's strings, each followed by a NUL
+    # text: the pool's strings, each followed by a NUL
+    meta, ivals, rvals, nulls, codes, text = draw_table(np.uint64(int(seed) & _MASK64), *plan.args,
+                                                        *st.pool_args)
     texts = str(text, "utf-8").split("\0")
     texts.pop()
     k = int(meta[1])
