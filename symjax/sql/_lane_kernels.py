@@ -1663,3 +1663,18 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
             p += 1
         start = end
     return buf[:p], TEXTS_OK
+
+
+@njit
+def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, is_int, idents, cfg, cdf,
+                 plans, meta, toks, atoks, spec, aspec, areal, used):
+    """:func:`prepare`, :func:`sample_block` and :func:`render_texts` in one call, for a
+    table seen once (its prepared arrays are not kept): ``sample_block``'s counts, then
+    ``render_texts``' bytes and status."""
+    _, sbytes, soff, keys, ints = prepare(pool, npool, types, codes, ivals, rvals, nulls)
+    kept, ntok, nspec, natok, naspec, nused = sample_block(
+        seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks, spec, aspec,
+        areal, used)
+    text, status = render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes,
+                                soff, idents)
+    return kept, ntok, nspec, natok, naspec, nused, text, status

@@ -256,32 +256,47 @@ def _workspace(num_queries: int, cap: int) -> _Workspace:
 
 def sample_block(
     table: Table, seed: int, config: SamplerConfig, num_queries: int, *, tries: int | None = None,
-    sql_style: str = "standard",
+    sql_style: str = "standard", keep_prepared: bool = True,
 ) -> Block:
     """Up to ``num_queries`` distinct acceptable queries on ``table``: ``tries`` draws
     (default ``2 * num_queries``) of up to ``config.max_attempts`` attempts each, duplicates
-    skipped; ``shown`` in ``sql_style``. A pure function of its arguments."""
+    skipped; ``shown`` in ``sql_style``. A pure function of its arguments.
+
+    ``keep_prepared=False`` says the table will not be sampled again (a synthetic table):
+    its kernel inputs are then built inside the one kernel call and not kept."""
     if not isinstance(num_queries, int) or num_queries < 1:
         raise ConfigError(f"num_queries must be an int >= 1, got {num_queries!r}")
     tries = 2 * num_queries if tries is None else tries
-    prep = _prepared(table)
     cfg, cdf = _config_arrays(config, tries)
     ws = _workspace(num_queries, config.max_answer_values)
-    kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
-        np.uint64(seed & 0xFFFFFFFFFFFFFFFF), prep.keys, prep.ints, prep.is_int, prep.types,
-        prep.sbytes, prep.soff, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec,
-        ws.aspec, ws.areal, ws.used,
-    )
-    meta = ws.meta[:kept].tolist()
-    texts = None
-    if prep.ident_bytes is not None:  # SQL and answers written by the kernel
-        data, status = LK.render_texts(
-            ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
-            prep.types, prep.sbytes, prep.soff, prep.ident_bytes,
+    seed64 = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
+    prep = table._cache.get("lane")
+    data = None
+    idents = None
+    if prep is None and not keep_prepared:
+        pool = table.pool_bytes()
+        if pool is not None and table.shows_values():
+            idents = _ident_bytes(table.header)
+        if idents is not None:
+            types, codes, ivals, rvals, nulls = table.arrays()
+            kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_fresh(
+                seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, _is_int(table.types),
+                idents, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+            )
+    if idents is None:
+        prep = _prepared(table)
+        kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
+            seed64, prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
+            ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
         )
-        if status == LK.TEXTS_OK:
-            texts = str(data, "utf-8", "surrogatepass").split("\0")
-    if texts is not None:
+        if prep.ident_bytes is not None:  # SQL and answers written by the kernel
+            data, status = LK.render_texts(
+                ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
+                prep.types, prep.sbytes, prep.soff, prep.ident_bytes,
+            )
+    meta = ws.meta[:kept].tolist()
+    if data is not None and status == LK.TEXTS_OK:
+        texts = str(data, "utf-8", "surrogatepass").split("\0")
         sql = texts[:kept]
         values = texts[kept:]  # answer values in the order of the answer tokens
         answers, start = [], 0
@@ -289,8 +304,12 @@ def sample_block(
             end = row[2]
             answers.append(tuple(values[start:end]))
             start = end
-        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
+        if sql_style == "tapex":
+            shown = _token_sql(table, _prepared(table), ws, meta, ntok, nspec, nused, True)
+        else:
+            shown = sql
     else:
+        prep = _prepared(table)
         sql = _token_sql(table, prep, ws, meta, ntok, nspec, nused, False)
         shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
         answers = _token_answers(table, prep, ws, meta, natok, naspec)

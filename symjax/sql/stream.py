@@ -256,7 +256,7 @@ class _BlockMaker:
         table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
         got = sample_block(
             table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
-            sql_style=cfg.sql_style,
+            sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
         )
         if cfg.layout == "sql_first":
             head, tail = self.instruction + " ", "\n" + table_text
