@@ -68,7 +68,7 @@ def _random_table(rng, rows, with_breaks=False):
     reals = [rng.choice(_TIES) if rng.random() < 0.01 else
              rng.choice([None, 2.5, -0.004, rng.uniform(-1e5, 1e5), round(rng.uniform(-100, 100), 2)])
              for _ in range(n)]
-    return Table.from_columns(["name", "n", "x"], ["text", "integer", "real"], [text, ints, reals])
+    return Table.from_columns(['say "hi"', "n", "Größe"], ["text", "integer", "real"], [text, ints, reals])
 
 
 @pytest.mark.parametrize("style", ["tapex", "indexed"])
@@ -110,11 +110,11 @@ def test_linearize_defers_what_the_kernel_cannot_write():
 def _token_block(table, seed, config, style):
     """sample_block with the kernel's texts turned off (the token path only)."""
     prep = L._prepared(table)
-    saved, prep.ident_bytes = prep.ident_bytes, None
+    saved, prep.header = prep.header, None
     try:
         return L.sample_block(table, seed, config, 16, sql_style=style)
     finally:
-        prep.ident_bytes = saved
+        prep.header = saved
 
 
 @pytest.mark.parametrize("style", ["standard", "tapex"])
@@ -130,7 +130,7 @@ def test_render_texts_equals_the_token_path(style):
         assert (got.sql, got.shown, got.answers) == (want.sql, want.shown, want.answers), i
         assert np.array_equal(got.plans, want.plans)
         prep = L._prepared(table)
-        if prep.ident_bytes is not None:
+        if prep.header is not None:
             data, status = L.LK.render_texts(*_kernel_args(table, i, config))
             fast += status == L.LK.TEXTS_OK
     assert fast > 150  # the kernel wrote most blocks itself (all synthetic ones)
@@ -144,7 +144,7 @@ def _kernel_args(table, seed, config):
         np.uint64(seed), prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
         ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used)
     return (ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
-            prep.types, prep.sbytes, prep.soff, prep.ident_bytes)
+            prep.types, prep.sbytes, prep.soff, prep.header)
 
 
 def test_table_arrays_and_pool_bytes():

@@ -1546,7 +1546,7 @@ def _literal(buf, p, j, i, keys, ints, types, sbytes, soff):
         return -1
     if t == C_TEXT:
         r = np.int64(x)
-        return TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, -1, 0)
+        return TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, -1, 0, 39)
     if t == C_INTEGER:
         return TX.write_int(buf, p, ints[j, i])
     if t == C_REAL:
@@ -1586,19 +1586,19 @@ def _cell_room(j, i, keys, types, soff):
 
 @njit
 def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes, soff,
-                 idents):
+                 header):
     """The standard-style SQL of the ``kept`` queries :func:`sample_block` wrote, then the
     canonical text of every answer value, as UTF-8, each text followed by a NUL byte.
 
     Tables that show their values only (``Table.shows_values``): cell literals and texts
-    come from ``keys``/``ints`` and the ranked strings (``sbytes``, ``soff``); ``idents``
-    holds the quoted column names, each followed by a NUL. Returns ``(bytes, TEXTS_OK)``,
+    come from ``keys``/``ints`` and the ranked strings (``sbytes``, ``soff``); ``header``
+    holds the column names (``Table.header_bytes``), written double-quoted. Returns ``(bytes, TEXTS_OK)``,
     or ``(empty, TEXTS_NEED_PYTHON)`` where a real cannot be written with certainty (the
     caller then joins the token fragments in Python)."""
     m, n = keys.shape
     cell_base = COLUMN_BASE + m
     spec_base = cell_base + m * n
-    ioff = string_offsets(idents, m)
+    ioff = string_offsets(header, m)
     buf = np.empty(4096, dtype=np.uint8)
     p = 0
     start = 0
@@ -1611,8 +1611,8 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
                 p = _copy_bytes(buf, p, FIXED_BYTES, FIXED_OFF[tok], FIXED_OFF[tok + 1] - 1)
             elif tok < cell_base:
                 j = tok - COLUMN_BASE
-                buf = _room(buf, p, ioff[j + 1] - ioff[j])
-                p = _copy_bytes(buf, p, idents, ioff[j], ioff[j + 1] - 1)
+                buf = _room(buf, p, 2 * (ioff[j + 1] - ioff[j]) + 2)
+                p = TX.write_quoted(buf, p, header, ioff[j], ioff[j + 1] - 1, -1, 0, 34)
             elif tok < spec_base:
                 c = tok - cell_base
                 j, i = c // n, c % n
@@ -1631,7 +1631,7 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
                     j, i = spec[slot, 1] // n, spec[slot, 1] % n
                     buf = _room(buf, p, _cell_room(j, i, keys, types, soff))
                     r = np.int64(keys[j, i])
-                    p = TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, spec[slot, 2], 37)
+                    p = TX.write_quoted(buf, p, sbytes, soff[r], soff[r + 1] - 1, spec[slot, 2], 37, 39)
             if p < 0:
                 return buf[:0], TEXTS_NEED_PYTHON
         buf = _room(buf, p, 1)
@@ -1666,7 +1666,7 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
 
 
 @njit
-def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, is_int, idents, cfg, cdf,
+def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, is_int, header, cfg, cdf,
                  plans, meta, toks, atoks, spec, aspec, areal, used):
     """:func:`prepare`, :func:`sample_block` and :func:`render_texts` in one call, for a
     table seen once (its prepared arrays are not kept): ``sample_block``'s counts, then
@@ -1676,5 +1676,5 @@ def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, is_int, i
         seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks, spec, aspec,
         areal, used)
     text, status = render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes,
-                                soff, idents)
+                                soff, header)
     return kept, ntok, nspec, natok, naspec, nused, text, status

@@ -251,10 +251,11 @@ def write_tenths(buf, p, v):
 
 
 @njit
-def write_quoted(buf, p, src, a, b, nchars, suffix):
-    """``'...'`` around ``src[a:b]`` (UTF-8) with quotes doubled: its first ``nchars`` code
-    points (all if negative), then the byte ``suffix`` if not 0."""
-    buf[p] = 39
+def write_quoted(buf, p, src, a, b, nchars, suffix, quote):
+    """``src[a:b]`` (UTF-8) between two ``quote`` bytes, with that byte doubled inside: its
+    first ``nchars`` code points (all if negative), then the byte ``suffix`` if not 0.
+    ``quote`` 39 writes an SQL string literal, 34 a quoted identifier."""
+    buf[p] = quote
     p += 1
     seen = 0
     for q in range(a, b):
@@ -265,13 +266,13 @@ def write_quoted(buf, p, src, a, b, nchars, suffix):
             seen += 1
         buf[p] = c
         p += 1
-        if c == 39:
-            buf[p] = 39
+        if c == quote:
+            buf[p] = quote
             p += 1
     if suffix:
         buf[p] = suffix
         p += 1
-    buf[p] = 39
+    buf[p] = quote
     return p + 1
 
 

@@ -63,7 +63,8 @@ def family_cdf(config: SamplerConfig) -> np.ndarray:
 class _Prepared:
     """A table's arrays for the kernels and its answer texts, built once per table."""
 
-    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "ident_bytes", "_idents", "_cells",
+    # header: Table.header_bytes where render_texts may write the texts (None: join tokens)
+    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "header", "_idents", "_cells",
                  "_quoted")
 
     def __init__(self, table: Table):
@@ -71,7 +72,7 @@ class _Prepared:
         self.types = types
         self.is_int = _is_int(table.types)
         pool = table.pool_bytes()
-        self.ident_bytes = _ident_bytes(table.header) if pool is not None and table.shows_values() else None
+        self.header = table.header_bytes() if pool is not None and table.shows_values() else None
         if pool is not None:  # one kernel call
             ranks, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
                 pool, len(table.strings), types, codes, ivals, rvals, nulls)
@@ -144,24 +145,6 @@ def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
     by_rank = [s.replace("\0", "\1") for s in table.strings_by_rank()]
     ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
     return ranked, LK.string_offsets(ranked, len(by_rank))
-
-
-_IDENT_BYTES: dict[tuple[str, ...], np.ndarray | None] = {}
-
-
-def _ident_bytes(header: tuple[str, ...]) -> np.ndarray | None:
-    """The quoted column names as :func:`LK.render_texts` reads them (``None`` if a name
-    holds a NUL)."""
-    got = _IDENT_BYTES.get(header, False)
-    if got is False:
-        joined = "\0".join('"' + h.replace('"', '""') + '"' for h in header) + "\0"
-        got = None
-        if joined.count("\0") == len(header):
-            got = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        if len(_IDENT_BYTES) >= 4096:
-            _IDENT_BYTES.clear()
-        _IDENT_BYTES[header] = got
-    return got
 
 
 _IS_INT: dict[tuple[str, ...], np.ndarray] = {}
@@ -272,27 +255,27 @@ def sample_block(
     seed64 = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
     prep = table._cache.get("lane")
     data = None
-    idents = None
+    header = None  # set when the fused call runs
     if prep is None and not keep_prepared:
         pool = table.pool_bytes()
         if pool is not None and table.shows_values():
-            idents = _ident_bytes(table.header)
-        if idents is not None:
+            header = table.header_bytes()
+        if header is not None:
             types, codes, ivals, rvals, nulls = table.arrays()
             kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_fresh(
                 seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, _is_int(table.types),
-                idents, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+                header, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
             )
-    if idents is None:
+    if header is None:
         prep = _prepared(table)
         kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
             seed64, prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
             ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
         )
-        if prep.ident_bytes is not None:  # SQL and answers written by the kernel
+        if prep.header is not None:  # SQL and answers written by the kernel
             data, status = LK.render_texts(
                 ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
-                prep.types, prep.sbytes, prep.soff, prep.ident_bytes,
+                prep.types, prep.sbytes, prep.soff, prep.header,
             )
     meta = ws.meta[:kept].tolist()
     if data is not None and status == LK.TEXTS_OK:

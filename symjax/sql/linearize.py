@@ -28,8 +28,6 @@ import random
 from itertools import chain
 from typing import Callable, Iterable
 
-import numpy as np
-
 from symjax.errors import ConfigError, TableError
 from symjax.sql import _text_kernels as TK
 from symjax.sql.table import TEXT, Table
@@ -79,7 +77,6 @@ def _python_text(table: Table, style: str) -> str:
 
 
 _KERNEL_STYLES = {"tapex": TK.STYLE_TAPEX, "indexed": TK.STYLE_INDEXED}
-_HEADER_BYTES: dict[tuple[str, ...], np.ndarray | None] = {}
 
 
 def _kernel_text(table: Table, style: str) -> str | None:
@@ -92,16 +89,8 @@ def _kernel_text(table: Table, style: str) -> str | None:
     if code is None or not table.shows_values():
         return None
     pool = table.pool_bytes()
-    header = _HEADER_BYTES.get(table.header)
-    if header is None:
-        joined = "\0".join(table.header) + "\0"
-        if joined.count("\0") != len(table.types):
-            return None
-        header = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        if len(_HEADER_BYTES) >= 4096:
-            _HEADER_BYTES.clear()
-        _HEADER_BYTES[table.header] = header
-    if pool is None:
+    header = table.header_bytes()
+    if pool is None or header is None:
         return None
     codes_of_types, codes, ints, reals, nulls = table.arrays()
     data, status = TK.linearize(pool, len(table.strings), header, codes_of_types, codes, ints, reals,

@@ -424,11 +424,16 @@ class Table:
         through), each string followed by a NUL byte; ``None`` when a string holds a NUL."""
         cached = self._cache.get("pool_bytes", False)
         if cached is False:
-            joined = "\0".join(self.strings) + "\0"
-            cached = None
-            if joined.count("\0") == len(self.strings) + (not self.strings):
-                cached = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-            self._cache["pool_bytes"] = cached
+            cached = self._cache["pool_bytes"] = _nul_terminated(self.strings)
+        return cached
+
+    def header_bytes(self) -> np.ndarray | None:
+        """The column names as the kernels read them, cached: UTF-8, each followed by a NUL
+        byte; ``None`` when a name holds a NUL."""
+        cached = self._cache.get("header_bytes", False)
+        if cached is False:
+            cached = _nul_terminated(self.header)
+            self._cache["header_bytes"] = cached
         return cached
 
     def string_ranks(self) -> np.ndarray:
@@ -535,6 +540,15 @@ class Table:
     def __repr__(self) -> str:
         cols = ", ".join(f"{h}:{t}" for h, t in zip(self.header, self.types))
         return f"Table({self.num_rows} rows; {cols})"
+
+
+def _nul_terminated(strings: tuple[str, ...]) -> np.ndarray | None:
+    """The strings as UTF-8 (lone surrogates passed through), each followed by a NUL byte
+    (one NUL for no strings); ``None`` when a string holds a NUL."""
+    joined = "\0".join(strings) + "\0"
+    if joined.count("\0") != len(strings) + (not strings):
+        return None
+    return np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
 
 
 def quote_identifier(name: str) -> str:
