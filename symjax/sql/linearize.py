@@ -217,6 +217,10 @@ def truncate_table(
     _check_style(style)
     if reserve < 0:
         raise ConfigError(f"reserve must be >= 0, got {reserve!r}")
+    if (max_chars is not None and max_tokens is None and max_cell_tokens is None and keep_rows is None
+            and (max_cell_chars is None or (max_cell_chars >= 1 and _text_cells_fit(table, max_cell_chars)))
+            and len(linearize(table, style=style, lowercase=lowercase)) <= max_chars - reserve):
+        return table  # fits as it is: the common case, answered without building a measure
     measure = _make_measure(max_chars, max_tokens, count_tokens, style, lowercase, reserve)
     if max_cell_chars is not None and max_cell_chars < 1:
         raise ConfigError(f"max_cell_chars must be a positive integer, got {max_cell_chars!r}")
