@@ -102,12 +102,19 @@ def write_real(buf, p, x):
     if cents == 0:  # "-0.00" -> "0"
         buf[p] = 48
         return p + 1
-    if x < 0:
+    return _write_cents(buf, p, x < 0, cents, False)
+
+
+@njit
+def _write_cents(buf, p, negative, cents, point):
+    """A sign, ``cents // 100``, then the cents without trailing zeros (``.5``, ``.25``);
+    ``.0`` for none when ``point``."""
+    if negative:
         buf[p] = 45
         p += 1
     p = write_digits(buf, p, cents // 100, 1)
     frac = cents % 100
-    if frac:
+    if frac or point:
         buf[p] = 46  # "."
         buf[p + 1] = 48 + frac // 10
         p += 2
@@ -222,17 +229,7 @@ def write_repr_real(buf, p, x):
     cents = np.int64(np.floor(a * 100.0 + 0.5))
     if cents / 100.0 != a:
         return -1
-    if x < 0:
-        buf[p] = 45
-        p += 1
-    p = write_digits(buf, p, cents // 100, 1)
-    buf[p] = 46
-    buf[p + 1] = 48 + cents % 100 // 10
-    p += 2
-    if cents % 10:
-        buf[p] = 48 + cents % 10
-        p += 1
-    return p
+    return _write_cents(buf, p, x < 0, cents, True)
 
 
 @njit
