@@ -25,7 +25,9 @@ on a rounding boundary or equal to a compared value up to rounding error).
 **Rendering** writes token ids: ``FIXED`` fragments, then column identifiers
 (``COLUMN_BASE + j``), cell literals (``cell_base + j * num_rows + i``) and special
 literals (``spec_base + slot``: numbers and ``LIKE`` patterns, described by the
-``spec_*`` arrays). Python joins the fragments; the tapex style maps the same tokens.
+``spec_*`` arrays). :func:`render_texts` writes the standard-style text of those tokens
+(and of the answers) as UTF-8; Python joining the fragments is its reference and the path
+for the tapex style, which maps the same tokens.
 
 **Answers** are written as (kind, int, float) triples: ``A_CELL`` (int ``j * num_rows + i``:
 the canonical text of that cell), ``A_INT``, ``A_REAL`` (canonical text by

@@ -1,9 +1,14 @@
 """The batched query lane: all the queries of one stream block in one numba call.
 
 :func:`sample_block` draws up to ``num_queries`` distinct, well-defined queries on a table,
-executes them and renders their SQL inside :func:`symjax.sql._lane_kernels.sample_block`;
-Python only joins pre-rendered fragments (column identifiers, cell literals) into text and
-looks up the canonical text of answer cells. The families, their weights and the
+executes them and renders their SQL as tokens inside
+:func:`symjax.sql._lane_kernels.sample_block`; :func:`symjax.sql._lane_kernels.render_texts`
+then writes the standard SQL and the answers' canonical text as UTF-8, which Python decodes
+once and splits (a table seen once, ``keep_prepared=False``, takes all three steps in one
+call, :func:`symjax.sql._lane_kernels.sample_fresh`). Joining the tokens' fragments in
+Python is the path for the tapex style and for what the kernel leaves to Python (tables
+that show other text than their values, reals it cannot print with certainty), and the
+reference of ``render_texts`` (``tests/test_text_kernels.py``). The families, their weights and the
 acceptance rules are those of :mod:`symjax.sql.families` (:class:`SamplerConfig`), whose
 per-query Python sampler stays the reference: every plan of the lane decodes
 (:func:`decode_plan`) into :mod:`symjax.sql.plan` objects on which

@@ -17,6 +17,12 @@ escape it either, so such a row reads as having an extra cell) and written ``\\|
 answer is always computed on exactly the table the model sees: shortened text cells get the
 shortened text as their value, and dropped rows are gone from the table itself.
 
+The ``tapex`` and ``indexed`` styles are written by a numba kernel straight from the table's
+arrays (:func:`symjax.sql._text_kernels.linearize`); the Python path built from
+:meth:`Table.column_texts` is its reference (``tests/test_text_kernels.py``) and takes what
+the kernel leaves to it (markdown, tables that keep their cells' original text, line breaks
+in cells, reals it cannot round with certainty).
+
 The linearization is memoised in the table's cache: a table linearized once per ~8 examples
 costs one dict lookup after the first time, and a truncation that cuts nothing costs one
 length computation (the linearization the caller then reuses) and, with ``max_cell_chars``,
