@@ -286,12 +286,9 @@ def sample_block(
     if data is not None and status == LK.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
         sql = texts[:kept]
-        values = texts[kept:]  # answer values in the order of the answer tokens
-        answers, start = [], 0
-        for row in meta:
-            end = row[2]
-            answers.append(tuple(values[start:end]))
-            start = end
+        # answer values in the order of the answer tokens; query k's end at meta[k][2]
+        ends = [row[2] + kept for row in meta]
+        answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept] + ends[:-1], ends))))
         if sql_style == "tapex":
             shown = _token_sql(table, _prepared(table), ws, meta, ntok, nspec, nused, True)
         else:
