@@ -251,7 +251,8 @@ def sample_block(
     skipped; ``shown`` in ``sql_style``. A pure function of its arguments.
 
     ``keep_prepared=False`` says the table will not be sampled again (a synthetic table):
-    its kernel inputs are then built inside the one kernel call and not kept."""
+    its kernel inputs are then built inside the one kernel call and not kept (except for
+    the tapex style, whose text is joined from tokens with them)."""
     if not isinstance(num_queries, int) or num_queries < 1:
         raise ConfigError(f"num_queries must be an int >= 1, got {num_queries!r}")
     tries = 2 * num_queries if tries is None else tries
@@ -261,7 +262,7 @@ def sample_block(
     prep = table._cache.get("lane")
     data = None
     header = None  # set when the fused call runs
-    if prep is None and not keep_prepared:
+    if prep is None and not keep_prepared and sql_style != "tapex":  # tapex joins tokens anyway
         pool = table.pool_bytes()
         if pool is not None and table.shows_values():
             header = table.header_bytes()
@@ -290,7 +291,7 @@ def sample_block(
         ends = [row[2] + kept for row in meta]
         answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept] + ends[:-1], ends))))
         if sql_style == "tapex":
-            shown = _token_sql(table, _prepared(table), ws, meta, ntok, nspec, nused, True)
+            shown = _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
         else:
             shown = sql
     else:
