@@ -1668,12 +1668,13 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
 
 
 @njit
-def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, is_int, header, cfg, cdf,
+def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, header, cfg, cdf,
                  plans, meta, toks, atoks, spec, aspec, areal, used):
     """:func:`prepare`, :func:`sample_block` and :func:`render_texts` in one call, for a
     table seen once (its prepared arrays are not kept): ``sample_block``'s counts, then
     ``render_texts``' bytes and status."""
     _, sbytes, soff, keys, ints = prepare(pool, npool, types, codes, ivals, rvals, nulls)
+    is_int = types == C_INTEGER
     kept, ntok, nspec, natok, naspec, nused = sample_block(
         seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks, spec, aspec,
         areal, used)

@@ -269,8 +269,8 @@ def sample_block(
         if header is not None:
             types, codes, ivals, rvals, nulls = table.arrays()
             kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_fresh(
-                seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, _is_int(table.types),
-                header, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+                seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, header, cfg, cdf,
+                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
             )
     if header is None:
         prep = _prepared(table)
