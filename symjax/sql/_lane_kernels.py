@@ -1532,14 +1532,6 @@ def _room(buf, p, need):
 
 
 @njit
-def _copy_bytes(buf, p, src, a, b):
-    for q in range(a, b):
-        buf[p] = src[q]
-        p += 1
-    return p
-
-
-@njit
 def _literal(buf, p, j, i, keys, ints, types, sbytes, soff):
     """The SQL literal of cell (i, j) (``render_literal`` of its value); -1 if unsure."""
     t = types[j]
@@ -1570,7 +1562,7 @@ def _cell_text(buf, p, j, i, keys, ints, types, sbytes, soff):
         return p
     if t == C_TEXT:
         r = np.int64(x)
-        return _copy_bytes(buf, p, sbytes, soff[r], soff[r + 1] - 1)
+        return TX.copy_bytes(buf, p, sbytes, soff[r], soff[r + 1] - 1)
     if t == C_INTEGER:
         return TX.write_int(buf, p, ints[j, i])
     if t == C_REAL:
@@ -1610,7 +1602,7 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
             tok = toks[q]
             if tok < COLUMN_BASE:
                 buf = _room(buf, p, 16)
-                p = _copy_bytes(buf, p, FIXED_BYTES, FIXED_OFF[tok], FIXED_OFF[tok + 1] - 1)
+                p = TX.copy_bytes(buf, p, FIXED_BYTES, FIXED_OFF[tok], FIXED_OFF[tok + 1] - 1)
             elif tok < cell_base:
                 j = tok - COLUMN_BASE
                 buf = _room(buf, p, 2 * (ioff[j + 1] - ioff[j]) + 2)
@@ -1658,7 +1650,7 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
                 elif aspec[slot, 0] == A_REAL:
                     p = TX.write_real(buf, p, areal[slot])
                 else:
-                    p = _copy_bytes(buf, p, _NONE, 0, 4)
+                    p = TX.copy_bytes(buf, p, _NONE, 0, 4)
             if p < 0:
                 return buf[:0], TEXTS_NEED_PYTHON
             buf[p] = 0

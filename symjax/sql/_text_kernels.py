@@ -137,10 +137,17 @@ def _copy(buf, p, src, a, b):
 
 
 @njit
+def copy_bytes(buf, p, src, a, b):
+    """Copy ``src[a:b]`` to ``buf[p:]``; the end."""
+    for q in range(a, b):
+        buf[p] = src[q]
+        p += 1
+    return p
+
+
+@njit
 def write_text(buf, p, src):
-    for q in range(src.shape[0]):
-        buf[p + q] = src[q]
-    return p + src.shape[0]
+    return copy_bytes(buf, p, src, 0, src.shape[0])
 
 
 _COL = np.frombuffer(b"col : ", dtype=np.uint8)

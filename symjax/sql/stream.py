@@ -14,9 +14,9 @@ function of ``(seed, b, config)``, so:
 from __future__ import annotations
 
 import itertools
-from itertools import repeat
 import os
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
