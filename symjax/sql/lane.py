@@ -75,9 +75,10 @@ class _Prepared:
     def __init__(self, table: Table):
         types, codes, ivals, rvals, nulls = table.arrays()
         self.types = types
-        self.is_int = _is_int(table.types)
+        self.is_int = types == LK.C_INTEGER
         pool = table.pool_bytes()
-        self.header = table.header_bytes() if pool is not None and table.shows_values() else None
+        texts = table.kernel_texts()
+        self.header = None if texts is None else texts[1]
         if pool is not None:  # one kernel call
             ranks, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
                 pool, len(table.strings), types, codes, ivals, rvals, nulls)
@@ -150,18 +151,6 @@ def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
     by_rank = [s.replace("\0", "\1") for s in table.strings_by_rank()]
     ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
     return ranked, LK.string_offsets(ranked, len(by_rank))
-
-
-_IS_INT: dict[tuple[str, ...], np.ndarray] = {}
-
-
-def _is_int(types: tuple[str, ...]) -> np.ndarray:
-    got = _IS_INT.get(types)
-    if got is None:
-        got = np.array([t == INTEGER for t in types], dtype=np.bool_)
-        if len(_IS_INT) < 4096:
-            _IS_INT[types] = got
-    return got
 
 
 def _prepared(table: Table) -> _Prepared:
@@ -263,10 +252,9 @@ def sample_block(
     data = None
     header = None  # set when the fused call runs
     if prep is None and not keep_prepared and sql_style != "tapex":  # tapex joins tokens anyway
-        pool = table.pool_bytes()
-        if pool is not None and table.shows_values():
-            header = table.header_bytes()
-        if header is not None:
+        texts = table.kernel_texts()
+        if texts is not None:
+            pool, header = texts
             types, codes, ivals, rvals, nulls = table.arrays()
             kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_fresh(
                 seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, header, cfg, cdf,

@@ -92,12 +92,10 @@ def _kernel_text(table: Table, style: str) -> str | None:
     given, a NUL inside a string, the markdown style, and what the kernel itself declines
     (line breaks, reals it cannot round with certainty)."""
     code = _KERNEL_STYLES.get(style)
-    if code is None or not table.shows_values():
+    texts = table.kernel_texts() if code is not None else None
+    if texts is None:
         return None
-    pool = table.pool_bytes()
-    header = table.header_bytes()
-    if pool is None or header is None:
-        return None
+    pool, header = texts
     codes_of_types, codes, ints, reals, nulls = table.arrays()
     data, status = TK.linearize(pool, len(table.strings), header, codes_of_types, codes, ints, reals,
                                 nulls, code)

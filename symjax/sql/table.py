@@ -419,6 +419,15 @@ class Table:
         return DATE not in self.types or not any(
             t == DATE and ("column", j) in self._cache for j, t in enumerate(self.types))
 
+    def kernel_texts(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(pool_bytes(), header_bytes())`` when kernels can write this table's texts from
+        :meth:`arrays` alone (every cell shows its value, no string or name holds a NUL);
+        ``None`` otherwise, and Python writes them."""
+        if not self.shows_values():
+            return None
+        pool, header = self.pool_bytes(), self.header_bytes()
+        return None if pool is None or header is None else (pool, header)
+
     def pool_bytes(self) -> np.ndarray | None:
         """The string pool as the kernels read it, cached: UTF-8 (lone surrogates passed
         through), each string followed by a NUL byte; ``None`` when a string holds a NUL."""
