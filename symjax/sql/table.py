@@ -441,8 +441,7 @@ class Table:
         byte; ``None`` when a name holds a NUL."""
         cached = self._cache.get("header_bytes", False)
         if cached is False:
-            cached = _nul_terminated(self.header)
-            self._cache["header_bytes"] = cached
+            cached = self._cache["header_bytes"] = _nul_terminated(self.header)
         return cached
 
     def string_ranks(self) -> np.ndarray:
@@ -479,7 +478,8 @@ class Table:
         if idx.size == 0:
             raise TableError("take_rows would leave the table without rows")
         if idx.min() < -self.num_rows or idx.max() >= self.num_rows:
-            raise TableError(f"take_rows: row indices must be in [0, {self.num_rows}), got {idx.tolist()}")
+            raise TableError(f"take_rows: row indices must be in [-{self.num_rows}, {self.num_rows}) "
+                             f"(negative ones count from the end), got {idx.tolist()}")
         rows = idx.tolist()
         display = [None if d is None else tuple(d[i] for i in rows) for d in self.display]
         data = [d[idx] for d in self.data]

@@ -450,7 +450,7 @@ def _static() -> _Static:
     encoded = [w.encode("utf-8") for w in words]
     word_off = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
     special_kind = np.zeros(len(fid_of), dtype=np.int64)
-    for name, fn in vocab.SPECIAL_FORMATS.items():
+    for name in vocab.SPECIAL_FORMATS:
         special_kind[fid_of[("fmt", name)]] = SPECIAL_CODES[name]
     pool_args = (as_array(np.frombuffer(b"".join(encoded), dtype=np.uint8), np.uint8), word_off, first_base,
                  second_base, special_kind, 256 * len(space_names))
