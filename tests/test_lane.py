@@ -214,3 +214,39 @@ def test_a_table_seen_once_gives_the_same_block(style):
         assert fused == 0
     else:  # a few blocks have a real literal that the kernel leaves to Python
         assert fused > 100
+
+
+@pytest.mark.parametrize("table_style", ["tapex", "indexed"])
+def test_one_call_per_synthetic_block_equals_the_separate_calls(table_style):
+    """sample_synthetic (one kernel call: draw, linearize, sample, render) gives exactly what
+    generate_table, linearize and sample_block give, or declines (None) where the separate
+    calls take a Python path; the stream then makes them."""
+    from symjax.sql.lane import sample_synthetic
+    from symjax.sql.linearize import _kernel_text, linearize
+
+    config = SamplerConfig(difficulty="hard", allow_empty=True, allow_null=True)
+    declined = 0
+    for i in range(300):
+        cfg = TableConfig(null_probability=0.1 if i % 2 else 0.0)
+        got = sample_synthetic(7000 + i, cfg, i, config, 8 + i % 9, table_style)
+        table = generate_table(7000 + i, cfg)
+        # generate_table keeps the kernel's pool bytes unless two keys gave one string
+        renumbered = bool(table.strings) and "pool_bytes" not in table._cache
+        want = sample_block(table, i, config, 8 + i % 9, keep_prepared=False)
+        if got is None:
+            declined += 1
+            # the separate calls take a Python path too: the pool renumbered, the table's text
+            # or the block's texts left to Python (the token path keeps the prepared table)
+            assert renumbered or _kernel_text(table, table_style) is None or "lane" in table._cache, i
+            continue
+        text, block = got
+        assert text == linearize(table, style=table_style)
+        assert block.table == table and block.table.name == table.name
+        assert block.table.arrays()[0].tolist() == table.arrays()[0].tolist()
+        assert (block.sql, block.shown, block.answers, block.families, block.ordered) == (
+            want.sql, want.shown, want.answers, want.families, want.ordered), i
+        assert np.array_equal(block.plans, want.plans)
+        for k in range(len(block.sql)):
+            assert block.plan(k) == want.plan(k)
+    assert declined < 30
+    assert sample_synthetic(1, TableConfig(), 1, config, 16, "markdown") is None

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from symjax.errors import ConfigError
+from symjax.sql import _block_kernels as BK
 from symjax.sql import _lane_kernels as LK
+from symjax.sql import _text_kernels as TX
 from symjax.sql.answers import NULL_VALUE, canonical_value
 from symjax.sql.families import DIFFICULTIES, FAMILIES, SamplerConfig
 from symjax.sql.plan import (
@@ -47,6 +49,8 @@ from symjax.sql.plan import (
 )
 from symjax.sql.render import _tapexify, render_literal
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
+from symjax.sql.tables import TableConfig, _build_table
+from symjax.sql.tables import _plan_of as _table_plan
 
 __all__ = ["Block", "sample_block", "decode_plan", "family_cdf"]
 
@@ -274,22 +278,73 @@ def sample_block(
     meta = ws.meta[:kept].tolist()
     if data is not None and status == LK.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
-        sql = texts[:kept]
-        # answer values in the order of the answer tokens; query k's end at meta[k][2]
-        ends = [row[2] + kept for row in meta]
-        answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept] + ends[:-1], ends))))
-        if sql_style == "tapex":
-            shown = _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
-        else:
-            shown = sql
+        if sql_style != "tapex":
+            return _texts_block(table, ws, kept, meta, texts, 0)
+        sql, answers = _split_texts(texts, 0, kept, meta)
+        shown = _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     else:
         prep = _prepared(table)
         sql = _token_sql(table, prep, ws, meta, ntok, nspec, nused, False)
         shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
         answers = _token_answers(table, prep, ws, meta, natok, naspec)
+    return _block(table, ws, kept, meta, sql, shown, answers)
+
+
+def _split_texts(texts: list[str], start: int, kept: int, meta: list[list[int]]
+                 ) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The SQL and answers in ``texts[start:]`` as :func:`LK.render_texts` writes them:
+    ``kept`` SQL texts, then the answer values in the order of the answer tokens (query
+    ``k``'s end at ``meta[k][2]``)."""
+    sql = texts[start:start + kept]
+    ends = [row[2] + kept + start for row in meta]
+    answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept + start] + ends[:-1], ends))))
+    return sql, answers
+
+
+def _texts_block(table: Table, ws: _Workspace, kept: int, meta: list[list[int]], texts: list[str],
+                 start: int) -> Block:
+    sql, answers = _split_texts(texts, start, kept, meta)
+    return _block(table, ws, kept, meta, sql, sql, answers)
+
+
+def _block(table: Table, ws: _Workspace, kept: int, meta: list[list[int]], sql: list[str], shown: list[str],
+           answers: list[tuple[str, ...]]) -> Block:
     plans = ws.plans[:kept].copy()
     families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
     return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
+
+
+_TABLE_STYLES = {"tapex": TX.STYLE_TAPEX, "indexed": TX.STYLE_INDEXED}
+
+
+def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, config: SamplerConfig,
+                     num_queries: int, table_style: str) -> tuple[str, Block] | None:
+    """``generate_table(table_seed, table_config)``, its ``linearize(style=table_style)``
+    and ``sample_block(table, seed, config, num_queries, keep_prepared=False)`` (standard
+    SQL), in one kernel call (:func:`symjax.sql._block_kernels.synthetic_block`):
+    ``(table text, block)``, the same as those calls give, or ``None`` where the kernels
+    leave part of it to Python (then make those calls)."""
+    style = _TABLE_STYLES.get(table_style)
+    if style is None or not isinstance(num_queries, int) or num_queries < 1:
+        return None
+    plan = _table_plan(table_config)
+    st = plan.static
+    tries = 2 * num_queries
+    cfg, cdf = _config_arrays(config, tries)
+    ws = _workspace(num_queries, config.max_answer_values)
+    tmeta, ivals, rvals, nulls, codes, types, out, npool_bytes, ntext, kept, status = BK.synthetic_block(
+        np.uint64(table_seed & 0xFFFFFFFFFFFFFFFF), *plan.args, *st.pool_args, *st.head_args, style,
+        np.uint64(seed & 0xFFFFFFFFFFFFFFFF), cfg, cdf,
+        ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+    )
+    if status != BK.DONE:
+        return None
+    texts = str(out, "utf-8", "surrogatepass").split("\0")
+    npool = int(tmeta[2])
+    table = _build_table(st, tmeta, ivals, rvals, nulls, codes, out[:npool_bytes], texts[:npool])
+    table_text = texts[npool]
+    table._cache[("linearize", table_style, False)] = table_text
+    return table_text, _texts_block(table, ws, kept, ws.meta[:kept].tolist(), texts, npool + 1)
 
 
 _FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))

@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator
 from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
 from symjax.sql.families import SamplerConfig
-from symjax.sql.lane import sample_block
+from symjax.sql.lane import Block, sample_block, sample_synthetic
+from symjax.sql.linearize import _text_cells_fit
 from symjax.sql.plan import Query
 from symjax.sql.render import SQL_STYLES
 from symjax.sql.table import Table
@@ -226,6 +227,10 @@ class _BlockMaker:
         self.table_budget = None
         if config.max_input_chars is not None:
             self.table_budget = config.max_input_chars - config.sql_reserve_chars
+        # one kernel call per block (lane.sample_synthetic) where the table's budget is in
+        # characters: a drawn table that fits is used as it is (truncate_table's first case)
+        self.fused = (self.user_tables is None and config.max_input_tokens is None
+                      and self.table_budget is not None and config.sql_style == "standard")
 
     def table(self, bseed: int) -> Table:
         cfg = self.config
@@ -246,18 +251,40 @@ class _BlockMaker:
             )
         return table
 
+    def fused_block(self, bseed: int) -> tuple[str, Block] | None:
+        """The table text and queries of block ``bseed`` from one kernel call, or ``None``
+        (the drawn table must be cut, or the kernels left part of it to Python)."""
+        cfg = self.config
+        got = sample_synthetic(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config, block_seed(bseed, _QUERY_STREAM),
+                               cfg.sampler, cfg.queries_per_table, cfg.table_style)
+        if got is None:
+            return None
+        table_text, lane_block = got
+        table = lane_block.table
+        if cfg.lowercase:
+            table_text = self.linearize(table, style=cfg.table_style, lowercase=True)
+        cap = cfg.max_cell_chars
+        if len(table_text) > self.table_budget or (cap is not None and not (cap >= 1 and _text_cells_fit(table, cap))):
+            return None
+        return table_text, lane_block
+
     def block(self, b: int) -> list[Example]:
         cfg = self.config
         bseed = block_seed(self.seed, b)
-        try:
-            table = self.table(bseed)
-        except TableError:
-            return []  # a user table that cannot fit the budget at all
-        table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
-        got = sample_block(
-            table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
-            sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
-        )
+        fused = self.fused_block(bseed) if self.fused else None
+        if fused is not None:
+            table_text, got = fused
+            table = got.table
+        else:
+            try:
+                table = self.table(bseed)
+            except TableError:
+                return []  # a user table that cannot fit the budget at all
+            table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
+            got = sample_block(
+                table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
+                sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
+            )
         if cfg.layout == "sql_first":
             head, tail = self.instruction + " ", "\n" + table_text
         else:

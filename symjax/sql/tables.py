@@ -363,6 +363,9 @@ class _Static:
     # words[word_off[w]:word_off[w + 1]]), where each h's words start, and the kernel's
     # code of each formatter id
     pool_args: tuple = ()
+    # every header variant for the kernels: (NUL-terminated UTF-8, where each starts then the
+    # end, index of the first variant of each spec column, numbered as col_int's rows)
+    head_args: tuple = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -454,8 +457,14 @@ def _static() -> _Static:
         special_kind[fid_of[("fmt", name)]] = SPECIAL_CODES[name]
     pool_args = (as_array(np.frombuffer(b"".join(encoded), dtype=np.uint8), np.uint8), word_off, first_base,
                  second_base, special_kind, 256 * len(space_names))
+    variants = [name for arch_headers in headers for column in arch_headers for name in column]
+    head_first = np.cumsum([0] + [len(column) for arch_headers in headers for column in arch_headers])[:-1]
+    head_encoded = [name.encode("utf-8") + b"\0" for name in variants]
+    head_args = (as_array(np.frombuffer(b"".join(head_encoded), dtype=np.uint8), np.uint8),
+                 as_array(np.cumsum([0] + [len(b) for b in head_encoded]), np.int64),
+                 as_array(head_first, np.int64))
     return _Static(
-        pool_args=pool_args,
+        pool_args=pool_args, head_args=head_args,
         arch_cols=as_array(arch_cols, np.int64), col_int=as_array(col_int, np.int64),
         col_real=as_array(col_real, np.float64), space_info=as_array(space_info, np.int64),
         tmpl_slots=as_array(tmpl_slots, np.int64), tmpl_cdf=as_array(tmpl_cdf, np.float64),
@@ -558,19 +567,30 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         raise ConfigError(f"generate_table: seed must be an integer; got {type(seed).__name__} {seed!r}")
     if not isinstance(config, TableConfig):
         raise ConfigError(f"generate_table: config must be a TableConfig; got {type(config).__name__}")
-    global _LAST_PLAN
-    last = _LAST_PLAN
-    if last[0] is config:  # an identity check is cheaper than hashing the config
-        plan = last[1]
-    else:
-        plan = _plan(config)
-        _LAST_PLAN = (config, plan)
+    plan = _plan_of(config)
     st = plan.static
     # text: the pool's strings, each followed by a NUL
     meta, ivals, rvals, nulls, codes, text = draw_table(np.uint64(int(seed) & _MASK64), *plan.args,
                                                         *st.pool_args)
     texts = str(text, "utf-8").split("\0")
     texts.pop()
+    return _build_table(st, meta, ivals, rvals, nulls, codes, text, texts)
+
+
+def _plan_of(config: TableConfig) -> _Plan:
+    global _LAST_PLAN
+    last = _LAST_PLAN
+    if last[0] is config:  # an identity check is cheaper than hashing the config
+        return last[1]
+    plan = _plan(config)
+    _LAST_PLAN = (config, plan)
+    return plan
+
+
+def _build_table(st: _Static, meta: np.ndarray, ivals: np.ndarray, rvals: np.ndarray, nulls: np.ndarray,
+                 codes: np.ndarray, text: np.ndarray, texts: list[str]) -> Table:
+    """The :class:`Table` of a draw of ``sample_table`` whose pool's strings are ``texts``
+    (``text``: the same as the kernels' NUL-terminated bytes)."""
     k = int(meta[1])
     m = meta[:3 + 2 * k].tolist()
     arch = m[0]

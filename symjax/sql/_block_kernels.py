@@ -1,0 +1,98 @@
+"""One kernel call for a whole block of the stream on a synthetic table (private; the API is
+:func:`symjax.sql.lane.sample_synthetic`).
+
+:func:`synthetic_block` chains what the stream otherwise does in four calls with Python in
+between: draw the table (:func:`symjax.sql._table_kernels.sample_table` and ``pool_text``),
+write its column names and its linearization (:func:`symjax.sql._text_kernels.linearize`),
+then sample, execute and render the block's queries
+(:func:`symjax.sql._lane_kernels.sample_fresh`'s steps). Each step is the same kernel the
+separate calls run, on the same arrays, so the results are the same bytes; the chain only
+saves the Python between them. Whatever a step leaves to Python (a pool with two keys
+giving one string, a real the kernels cannot print with certainty) stops the chain with
+``FALLBACK``, and the caller takes the separate calls.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from symjax.sql import _lane_kernels as LK
+from symjax.sql import _text_kernels as TX
+from symjax.sql._column_kernels import CI_CTYPE
+from symjax.sql._numba import njit
+from symjax.sql._table_kernels import pool_text, sample_table, unpack_spec
+
+DONE, FALLBACK = 0, 1
+
+
+@njit
+def _distinct(sbytes, soff, count):
+    """Whether the ``count`` ranked (sorted) NUL-terminated strings are all different."""
+    for r in range(count - 1):
+        a0, a1, b0, b1 = soff[r], soff[r + 1], soff[r + 1], soff[r + 2]
+        if a1 - a0 != b1 - b0:
+            continue
+        same = True
+        for q in range(a1 - a0):
+            if sbytes[a0 + q] != sbytes[b0 + q]:
+                same = False
+                break
+        if same:
+            return False
+    return True
+
+
+@njit
+def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, second_base, special_kind,
+                    space_limit, head_bytes, head_off, head_first, style, lane_seed, cfg, cdf,
+                    plans, meta, toks, atoks, spec, aspec, areal, used):
+    """Draw the table of ``table_seed`` (the spec packed by ``pack_spec``, the pool's word
+    tables), and sample the block of ``lane_seed`` on it.
+
+    ``head_bytes``/``head_off``: every header variant of every spec column, NUL-terminated,
+    variant ``h`` of spec column ``g`` at index ``head_first[g] + h``. ``style``: the
+    linearization's ``TX.STYLE_*``. The lane's arguments are those of
+    :func:`symjax.sql._lane_kernels.sample_block`.
+
+    Returns ``(table meta, ivals, rvals, nulls, codes, types, buffer, pool bytes, table
+    bytes, kept, status)``: the table as :func:`sample_table` gives it (``types`` its
+    columns' type codes), and one UTF-8 buffer holding the pool's strings, the
+    linearization, then :func:`render_texts`' SQL and answer texts, each followed by a NUL
+    (the pool takes its first ``pool bytes``, the linearization the next ``table bytes``).
+    ``status`` is ``FALLBACK`` (and the rest unspecified) when a step leaves the block to
+    Python."""
+    tmeta, ivals, rvals, nulls, codes = sample_table(table_seed, iblob, fblob)
+    pool = pool_text(tmeta, words, word_off, first_base, second_base, special_kind, space_limit)
+    arch_cols, col_int = unpack_spec(iblob, fblob)[1:3]
+    arch, k, npool = tmeta[0], tmeta[1], tmeta[2]
+    base = arch_cols[arch, 0]
+    types = np.empty(k, dtype=np.int64)
+    size = 0
+    for p in range(k):
+        g = base + tmeta[3 + p]
+        types[p] = col_int[g, CI_CTYPE]
+        h = head_first[g] + tmeta[3 + k + p]
+        size += head_off[h + 1] - head_off[h]
+    header = np.empty(size, dtype=np.uint8)
+    q = 0
+    for p in range(k):
+        h = head_first[base + tmeta[3 + p]] + tmeta[3 + k + p]
+        q = TX.copy_bytes(header, q, head_bytes, head_off[h], head_off[h + 1])
+    empty = pool[:0]
+    text, status = TX.linearize(pool, npool, header, types, codes, ivals, rvals, nulls, style)
+    if status != TX.OK:
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+    _, sbytes, soff, keys, ints = LK.prepare(pool, npool, types, codes, ivals, rvals, nulls)
+    if not _distinct(sbytes, soff, npool):  # two keys gave one string: Python renumbers the pool
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+    kept = LK.sample_block(lane_seed, keys, ints, types == TX.C_INTEGER, types, sbytes, soff, cfg, cdf,
+                           plans, meta, toks, atoks, spec, aspec, areal, used)[0]
+    texts, status = LK.render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
+                                    sbytes, soff, header)
+    if status != LK.TEXTS_OK:
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+    out = np.empty(pool.shape[0] + text.shape[0] + 1 + texts.shape[0], dtype=np.uint8)
+    q = TX.copy_bytes(out, 0, pool, 0, pool.shape[0])
+    q = TX.copy_bytes(out, q, text, 0, text.shape[0])
+    out[q] = 0
+    TX.copy_bytes(out, q + 1, texts, 0, texts.shape[0])
+    return tmeta, ivals, rvals, nulls, codes, types, out, pool.shape[0], text.shape[0], kept, DONE
