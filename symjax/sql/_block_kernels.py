@@ -53,13 +53,14 @@ def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, secon
     linearization's ``TX.STYLE_*``. The lane's arguments are those of
     :func:`symjax.sql._lane_kernels.sample_block`.
 
-    Returns ``(table meta, ivals, rvals, nulls, codes, types, buffer, pool bytes, table
-    bytes, kept, status)``: the table as :func:`sample_table` gives it (``types`` its
-    columns' type codes), and one UTF-8 buffer holding the pool's strings, the
-    linearization, then :func:`render_texts`' SQL and answer texts, each followed by a NUL
-    (the pool takes its first ``pool bytes``, the linearization the next ``table bytes``).
-    ``status`` is ``FALLBACK`` (and the rest unspecified) when a step leaves the block to
-    Python."""
+    Returns ``(table meta, ivals, rvals, nulls, codes, types, buffer, pool bytes, plans,
+    info, status)``: the table as :func:`sample_table` gives it (``types`` its columns' type
+    codes); one UTF-8 buffer holding the pool's strings (its first ``pool bytes``), the
+    linearization, then :func:`render_texts`' SQL and answer texts, each followed by a NUL;
+    the kept queries' plan rows (a copy); and per kept query ``(ordered, end of its SQL
+    tokens, end of its answer tokens, family)``: ``sample_block``'s ``meta`` and the
+    family. ``status`` is ``FALLBACK`` (and the rest unspecified) when a step leaves the
+    block to Python."""
     tmeta, ivals, rvals, nulls, codes = sample_table(table_seed, iblob, fblob)
     pool = pool_text(tmeta, words, word_off, first_base, second_base, special_kind, space_limit)
     arch_cols, col_int = unpack_spec(iblob, fblob)[1:3]
@@ -78,21 +79,29 @@ def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, secon
         h = head_first[base + tmeta[3 + p]] + tmeta[3 + k + p]
         q = TX.copy_bytes(header, q, head_bytes, head_off[h], head_off[h + 1])
     empty = pool[:0]
+    no_plans = plans[:0]
+    no_info = meta[:0]
     text, status = TX.linearize(pool, npool, header, types, codes, ivals, rvals, nulls, style)
     if status != TX.OK:
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
     _, sbytes, soff, keys, ints = LK.prepare(pool, npool, types, codes, ivals, rvals, nulls)
     if not _distinct(sbytes, soff, npool):  # two keys gave one string: Python renumbers the pool
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
     kept = LK.sample_block(lane_seed, keys, ints, types == TX.C_INTEGER, types, sbytes, soff, cfg, cdf,
                            plans, meta, toks, atoks, spec, aspec, areal, used)[0]
     texts, status = LK.render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
                                     sbytes, soff, header)
     if status != LK.TEXTS_OK:
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, 0, 0, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
     out = np.empty(pool.shape[0] + text.shape[0] + 1 + texts.shape[0], dtype=np.uint8)
     q = TX.copy_bytes(out, 0, pool, 0, pool.shape[0])
     q = TX.copy_bytes(out, q, text, 0, text.shape[0])
     out[q] = 0
     TX.copy_bytes(out, q + 1, texts, 0, texts.shape[0])
-    return tmeta, ivals, rvals, nulls, codes, types, out, pool.shape[0], text.shape[0], kept, DONE
+    info = np.empty((kept, 4), dtype=np.int64)
+    for k in range(kept):
+        info[k, 0] = meta[k, 0]
+        info[k, 1] = meta[k, 1]
+        info[k, 2] = meta[k, 2]
+        info[k, 3] = plans[k, LK.IR_FAMILY]
+    return tmeta, ivals, rvals, nulls, codes, types, out, pool.shape[0], plans[:kept].copy(), info, DONE

@@ -278,16 +278,16 @@ def sample_block(
     meta = ws.meta[:kept].tolist()
     if data is not None and status == LK.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
-        if sql_style != "tapex":
-            return _texts_block(table, ws, kept, meta, texts, 0)
         sql, answers = _split_texts(texts, 0, kept, meta)
-        shown = _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
+        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     else:
         prep = _prepared(table)
         sql = _token_sql(table, prep, ws, meta, ntok, nspec, nused, False)
         shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
         answers = _token_answers(table, prep, ws, meta, natok, naspec)
-    return _block(table, ws, kept, meta, sql, shown, answers)
+    plans = ws.plans[:kept].copy()
+    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
+    return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
 
 
 def _split_texts(texts: list[str], start: int, kept: int, meta: list[list[int]]
@@ -299,19 +299,6 @@ def _split_texts(texts: list[str], start: int, kept: int, meta: list[list[int]]
     ends = [row[2] + kept + start for row in meta]
     answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept + start] + ends[:-1], ends))))
     return sql, answers
-
-
-def _texts_block(table: Table, ws: _Workspace, kept: int, meta: list[list[int]], texts: list[str],
-                 start: int) -> Block:
-    sql, answers = _split_texts(texts, start, kept, meta)
-    return _block(table, ws, kept, meta, sql, sql, answers)
-
-
-def _block(table: Table, ws: _Workspace, kept: int, meta: list[list[int]], sql: list[str], shown: list[str],
-           answers: list[tuple[str, ...]]) -> Block:
-    plans = ws.plans[:kept].copy()
-    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
-    return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
 
 
 _TABLE_STYLES = {"tapex": TX.STYLE_TAPEX, "indexed": TX.STYLE_INDEXED}
@@ -332,7 +319,7 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     tries = 2 * num_queries
     cfg, cdf = _config_arrays(config, tries)
     ws = _workspace(num_queries, config.max_answer_values)
-    tmeta, ivals, rvals, nulls, codes, types, out, npool_bytes, ntext, kept, status = BK.synthetic_block(
+    tmeta, ivals, rvals, nulls, codes, types, out, npool_bytes, plans, info, status = BK.synthetic_block(
         np.uint64(table_seed & 0xFFFFFFFFFFFFFFFF), *plan.args, *st.pool_args, *st.head_args, style,
         np.uint64(seed & 0xFFFFFFFFFFFFFFFF), cfg, cdf,
         ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
@@ -344,7 +331,10 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     table = _build_table(st, tmeta, ivals, rvals, nulls, codes, out[:npool_bytes], texts[:npool])
     table_text = texts[npool]
     table._cache[("linearize", table_style, False)] = table_text
-    return table_text, _texts_block(table, ws, kept, ws.meta[:kept].tolist(), texts, npool + 1)
+    info = info.tolist()  # per query: ordered, SQL end, answer end, family
+    sql, answers = _split_texts(texts, npool + 1, len(info), info)
+    families = [_FAMILY_NAME[row[3]] for row in info]
+    return table_text, Block(table, sql, sql, answers, families, [row[0] == 1 for row in info], plans)
 
 
 _FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))

@@ -153,8 +153,8 @@ class Table:
         "types",
         "num_rows",
         "strings",
-        "data",
-        "nulls",
+        "_data",
+        "_nulls",
         "display",
         "name",
         "_cache",
@@ -174,13 +174,51 @@ class Table:
         """Low-level constructor over already-encoded arrays; prefer :meth:`from_columns`."""
         self.header = header
         self.types = types
-        self.data = data
-        self.nulls = nulls
+        self._data = data
+        self._nulls = nulls
         self.strings = strings
         self.num_rows = int(len(data[0])) if data else 0
         self.display = display if display is not None else [None] * len(header)
         self.name = name
         self._cache: dict[Any, Any] = {}
+
+    @classmethod
+    def _from_arrays(cls, header: tuple[str, ...], types: tuple[str, ...], strings: tuple[str, ...],
+                     arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
+                     name: str | None = None) -> "Table":
+        """Low-level constructor over the kernels' view of the columns (:meth:`arrays`, taken
+        as given: the type codes must be those of ``types``); :attr:`data` and
+        :attr:`nulls` are its rows, built on first use."""
+        self = cls.__new__(cls)
+        self.header = header
+        self.types = types
+        self._data = None
+        self._nulls = None
+        self.strings = strings
+        self.num_rows = int(arrays[1].shape[1])
+        self.display = [None] * len(header)
+        self.name = name
+        self._cache = {"arrays": arrays}
+        return self
+
+    @property
+    def data(self) -> list[np.ndarray]:
+        """Per column the encoded values: pool codes (``int32``, -1 for NULL) for text,
+        ``float64`` for real, ``int64`` for integer and date (``yyyymmdd``)."""
+        data = self._data
+        if data is None:
+            _, codes, ints, reals, _ = self._cache["arrays"]
+            data = self._data = [codes[j] if t == TEXT else (reals[j] if t == REAL else ints[j])
+                                 for j, t in enumerate(self.types)]
+        return data
+
+    @property
+    def nulls(self) -> list[np.ndarray]:
+        """Per column the NULL mask (``bool``)."""
+        nulls = self._nulls
+        if nulls is None:
+            nulls = self._nulls = list(self._cache["arrays"][4])
+        return nulls
 
     # ------------------------------------------------------------------ building
     @classmethod

@@ -352,7 +352,6 @@ class _Static:
     canon: np.ndarray
     headers: tuple[tuple[tuple[str, ...], ...], ...]  # [archetype][column] -> variants
     ctypes: tuple[tuple[str, ...], ...]  # [archetype][column]
-    sources: tuple[tuple[int, ...], ...]  # [archetype][column]: 0 codes, 1 ivals, 2 rvals
     # Text of a pool key (fid << 56 | item), h = key >> 48 (formatter id, template): first[h]
     # [word 0] + second[h][word 1] for h < space_limit, else special[h](the item's 3 words).
     first: tuple[tuple[str, ...] | None, ...]
@@ -471,7 +470,6 @@ def _static() -> _Static:
         canon=as_array(canon, np.int64),
         headers=tuple(headers), ctypes=tuple(ctypes), first=tuple(first), second=tuple(second),
         special=special, space_limit=256 * len(space_names),
-        sources=tuple(tuple({TEXT: 0, REAL: 2}.get(t, 1) for t in ts) for ts in ctypes),
     )
 
 
@@ -601,20 +599,12 @@ def _build_table(st: _Static, meta: np.ndarray, ivals: np.ndarray, rvals: np.nda
         remap = [index.setdefault(t, len(index)) for t in texts]
         codes = np.append(np.array(remap, dtype=np.int32), np.int32(-1))[codes]
         pool = tuple(index)
-    headers, ctypes, sources = st.headers[arch], st.ctypes[arch], st.sources[arch]
+    headers, ctypes = st.headers[arch], st.ctypes[arch]
     out, hvar = m[3:3 + k], m[3 + k:3 + 2 * k]
-    matrices = (codes, ivals, rvals)
     types = tuple([ctypes[j] for j in out])
-    table = Table(
-        tuple([headers[j][h] for j, h in zip(out, hvar)]),
-        types,
-        [matrices[sources[j]][p] for p, j in enumerate(out)],
-        list(nulls),
-        pool,
-        name=ARCHETYPES[arch],
-    )
-    # the kernels' view of the columns (Table.arrays): the sampler's matrices as they are
-    table._cache["arrays"] = (type_codes(types), codes, ivals, rvals, nulls)
+    # the kernels' view of the columns (Table.arrays) is the sampler's matrices as they are
+    table = Table._from_arrays(tuple([headers[j][h] for j, h in zip(out, hvar)]), types, pool,
+                               (type_codes(types), codes, ivals, rvals, nulls), name=ARCHETYPES[arch])
     if texts and len(pool) == len(texts):
         table._cache["pool_bytes"] = text  # as Table.pool_bytes writes it
     return table
