@@ -242,6 +242,7 @@ def test_one_call_per_synthetic_block_equals_the_separate_calls(table_style):
         text, block = got
         assert text == linearize(table, style=table_style)
         assert block.table == table and block.table.name == table.name
+        assert block.table._cache["longest_string"] == max(map(len, table.strings), default=0)
         assert block.table.arrays()[0].tolist() == table.arrays()[0].tolist()
         assert (block.sql, block.shown, block.answers, block.families, block.ordered) == (
             want.sql, want.shown, want.answers, want.families, want.ordered), i

@@ -42,6 +42,22 @@ def _distinct(sbytes, soff, count):
 
 
 @njit
+def _longest(pool):
+    """The longest of the NUL-terminated UTF-8 strings in ``pool``, in code points (as
+    Python's ``len`` counts the decoded string, lone surrogates included)."""
+    longest = 0
+    count = 0
+    for p in range(pool.shape[0]):
+        b = pool[p]
+        if b == 0:
+            longest = max(longest, count)
+            count = 0
+        elif (b & 0xC0) != 0x80:
+            count += 1
+    return longest
+
+
+@njit
 def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, second_base, special_kind,
                     space_limit, head_bytes, head_off, head_first, style, lane_seed, cfg, cdf,
                     plans, meta, toks, atoks, spec, aspec, areal, used):
@@ -53,14 +69,20 @@ def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, secon
     linearization's ``TX.STYLE_*``. The lane's arguments are those of
     :func:`symjax.sql._lane_kernels.sample_block`.
 
-    Returns ``(table meta, ivals, rvals, nulls, codes, types, buffer, pool bytes, plans,
-    info, status)``: the table as :func:`sample_table` gives it (``types`` its columns' type
-    codes); one UTF-8 buffer holding the pool's strings (its first ``pool bytes``), the
-    linearization, then :func:`render_texts`' SQL and answer texts, each followed by a NUL;
-    the kept queries' plan rows (a copy); and per kept query ``(ordered, end of its SQL
-    tokens, end of its answer tokens, family)``: ``sample_block``'s ``meta`` and the
-    family. ``status`` is ``FALLBACK`` (and the rest unspecified) when a step leaves the
-    block to Python."""
+    Returns ``(facts, ivals, rvals, nulls, codes, buffer, plans, status)``, few arrays
+    because returning each costs Python time:
+
+    * ``facts`` (int64): the pool's size in bytes, its longest string in code points, the
+      number of kept queries ``kept``, the table's ``meta`` up to its text keys
+      (``3 + 2 * k`` entries, see :func:`sample_table`), then per kept query ``(ordered,
+      end of its SQL tokens, end of its answer tokens, family)``: ``sample_block``'s
+      ``meta`` and the family;
+    * ``ivals``, ``rvals``, ``nulls``, ``codes``: the table as :func:`sample_table` gives it;
+    * one UTF-8 buffer holding the pool's strings, the linearization, then
+      :func:`render_texts`' SQL and answer texts, each followed by a NUL;
+    * the kept queries' plan rows (a copy);
+    * ``status``: ``FALLBACK`` (and the rest unspecified) when a step leaves the block to
+      Python."""
     tmeta, ivals, rvals, nulls, codes = sample_table(table_seed, iblob, fblob)
     pool = pool_text(tmeta, words, word_off, first_base, second_base, special_kind, space_limit)
     arch_cols, col_int = unpack_spec(iblob, fblob)[1:3]
@@ -80,28 +102,33 @@ def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, secon
         q = TX.copy_bytes(header, q, head_bytes, head_off[h], head_off[h + 1])
     empty = pool[:0]
     no_plans = plans[:0]
-    no_info = meta[:0]
     text, status = TX.linearize(pool, npool, header, types, codes, ivals, rvals, nulls, style)
     if status != TX.OK:
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, empty, no_plans, FALLBACK
     _, sbytes, soff, keys, ints = LK.prepare(pool, npool, types, codes, ivals, rvals, nulls)
     if not _distinct(sbytes, soff, npool):  # two keys gave one string: Python renumbers the pool
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, empty, no_plans, FALLBACK
     kept = LK.sample_block(lane_seed, keys, ints, types == TX.C_INTEGER, types, sbytes, soff, cfg, cdf,
                            plans, meta, toks, atoks, spec, aspec, areal, used)[0]
     texts, status = LK.render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
                                     sbytes, soff, header)
     if status != LK.TEXTS_OK:
-        return tmeta, ivals, rvals, nulls, codes, types, empty, 0, no_plans, no_info, FALLBACK
+        return tmeta, ivals, rvals, nulls, codes, empty, no_plans, FALLBACK
     out = np.empty(pool.shape[0] + text.shape[0] + 1 + texts.shape[0], dtype=np.uint8)
     q = TX.copy_bytes(out, 0, pool, 0, pool.shape[0])
     q = TX.copy_bytes(out, q, text, 0, text.shape[0])
     out[q] = 0
     TX.copy_bytes(out, q + 1, texts, 0, texts.shape[0])
-    info = np.empty((kept, 4), dtype=np.int64)
-    for k in range(kept):
-        info[k, 0] = meta[k, 0]
-        info[k, 1] = meta[k, 1]
-        info[k, 2] = meta[k, 2]
-        info[k, 3] = plans[k, LK.IR_FAMILY]
-    return tmeta, ivals, rvals, nulls, codes, types, out, pool.shape[0], plans[:kept].copy(), info, DONE
+    head = 3 + 2 * k
+    facts = np.empty(3 + head + 4 * kept, dtype=np.int64)
+    facts[0] = pool.shape[0]
+    facts[1] = _longest(pool)
+    facts[2] = kept
+    facts[3:3 + head] = tmeta[:head]
+    for q in range(kept):
+        r = 3 + head + 4 * q
+        facts[r] = meta[q, 0]
+        facts[r + 1] = meta[q, 1]
+        facts[r + 2] = meta[q, 2]
+        facts[r + 3] = plans[q, LK.IR_FAMILY]
+    return facts, ivals, rvals, nulls, codes, out, plans[:kept].copy(), DONE

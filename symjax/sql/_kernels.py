@@ -30,6 +30,35 @@ ROWID_COLUMN = -1
 # aggregate codes
 AGG_COUNT_STAR, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX = 0, 1, 2, 3, 4, 5
 
+_INSERTION_MAX = 64  # stable_argsort sorts arrays up to this long by insertion
+
+
+@njit
+def _sorts_after(a, b):
+    """``a`` comes strictly after ``b`` in numpy's sort order (NaN last, NaNs equal)."""
+    if a != a:
+        return b == b
+    return b == b and a > b
+
+
+@njit
+def stable_argsort(x):
+    """``np.argsort(x, kind="stable")`` of a ``float64`` array (NaN last, equal keys in index
+    order): insertion sort for the short arrays of table columns, numpy's merge sort for
+    longer ones."""
+    n = x.shape[0]
+    if n > _INSERTION_MAX:
+        return np.argsort(x, kind="mergesort")
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        v = x[i]
+        r = i - 1
+        while r >= 0 and _sorts_after(x[order[r]], v):
+            order[r + 1] = order[r]
+            r -= 1
+        order[r + 1] = i
+    return order
+
 
 @njit
 def _leaf(x: float, op: int, a: float, b: float, in_values: np.ndarray) -> bool:
@@ -175,7 +204,7 @@ def order_rows(key_col, mask, descending):
             idx[m] = i
             sk[m] = -x if descending else x
             m += 1
-    order = np.argsort(sk[:m], kind="mergesort")
+    order = stable_argsort(sk[:m])
     return idx[:m][order]
 
 
@@ -200,7 +229,7 @@ def group_counts(key_col, mask):
                 buf[m] = x
                 rows[m] = i
                 m += 1
-    order = np.argsort(buf[:m], kind="mergesort")
+    order = stable_argsort(buf[:m])
     sk = buf[:m][order]
     sr = rows[:m][order]
     g = 0

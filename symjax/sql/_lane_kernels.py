@@ -124,7 +124,7 @@ def table_view(keys, types):
     count = np.empty(n, dtype=np.int64)
     for j in range(m):
         col = keys[j]
-        order = np.argsort(col, kind="mergesort")  # NaN last; equal keys in row order
+        order = K.stable_argsort(col)  # NaN last; equal keys in row order
         distinct = 0
         start = 0
         while start < n:
@@ -1023,7 +1023,7 @@ def _execute(ir, keys, ints, is_int, sbytes, soff, akind, aint, areal, akey, cap
             for q in range(idx.shape[0]):
                 c = float(counts[idx[q]])
                 sk[q] = -c if ir[s + S_DESC] == 1 else c
-            idx = idx[np.argsort(sk, kind="mergesort")]
+            idx = idx[K.stable_argsort(sk)]
         nsel = idx.shape[0]
         n_out = nsel if limit == NO_LIMIT else max(0, min(limit, nsel))
         if order_kind == ORDER_COUNT and n_out > 0:

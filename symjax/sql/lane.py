@@ -278,7 +278,7 @@ def sample_block(
     meta = ws.meta[:kept].tolist()
     if data is not None and status == LK.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
-        sql, answers = _split_texts(texts, 0, kept, meta)
+        sql, answers = _split_texts(texts, 0, kept, [row[2] for row in meta])
         shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     else:
         prep = _prepared(table)
@@ -290,13 +290,13 @@ def sample_block(
     return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
 
 
-def _split_texts(texts: list[str], start: int, kept: int, meta: list[list[int]]
+def _split_texts(texts: list[str], start: int, kept: int, answer_ends: list[int]
                  ) -> tuple[list[str], list[tuple[str, ...]]]:
     """The SQL and answers in ``texts[start:]`` as :func:`LK.render_texts` writes them:
     ``kept`` SQL texts, then the answer values in the order of the answer tokens (query
-    ``k``'s end at ``meta[k][2]``)."""
+    ``k``'s end at ``answer_ends[k]``)."""
     sql = texts[start:start + kept]
-    ends = [row[2] + kept + start for row in meta]
+    ends = [end + kept + start for end in answer_ends]
     answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept + start] + ends[:-1], ends))))
     return sql, answers
 
@@ -319,22 +319,25 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     tries = 2 * num_queries
     cfg, cdf = _config_arrays(config, tries)
     ws = _workspace(num_queries, config.max_answer_values)
-    tmeta, ivals, rvals, nulls, codes, types, out, npool_bytes, plans, info, status = BK.synthetic_block(
+    facts, ivals, rvals, nulls, codes, out, plans, status = BK.synthetic_block(
         np.uint64(table_seed & 0xFFFFFFFFFFFFFFFF), *plan.args, *st.pool_args, *st.head_args, style,
         np.uint64(seed & 0xFFFFFFFFFFFFFFFF), cfg, cdf,
         ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
     )
     if status != BK.DONE:
         return None
+    facts = facts.tolist()
+    npool_bytes, longest, kept, _, k, npool = facts[:6]
+    info = facts[6 + 2 * k:]  # per query: ordered, SQL end, answer end, family
     texts = str(out, "utf-8", "surrogatepass").split("\0")
-    npool = int(tmeta[2])
-    table = _build_table(st, tmeta, ivals, rvals, nulls, codes, out[:npool_bytes], texts[:npool])
+    table = _build_table(st, facts[3:6 + 2 * k], codes, ivals, rvals, nulls, out[:npool_bytes], texts[:npool],
+                         distinct=True)
+    table._cache["longest_string"] = longest  # what linearize._text_cells_fit reads
     table_text = texts[npool]
     table._cache[("linearize", table_style, False)] = table_text
-    info = info.tolist()  # per query: ordered, SQL end, answer end, family
-    sql, answers = _split_texts(texts, npool + 1, len(info), info)
-    families = [_FAMILY_NAME[row[3]] for row in info]
-    return table_text, Block(table, sql, sql, answers, families, [row[0] == 1 for row in info], plans)
+    sql, answers = _split_texts(texts, npool + 1, kept, info[2::4])
+    families = list(map(_FAMILY_NAME.__getitem__, info[3::4]))
+    return table_text, Block(table, sql, sql, answers, families, [flag == 1 for flag in info[::4]], plans)
 
 
 _FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))

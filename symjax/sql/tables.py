@@ -572,7 +572,7 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
                                                         *st.pool_args)
     texts = str(text, "utf-8").split("\0")
     texts.pop()
-    return _build_table(st, meta, ivals, rvals, nulls, codes, text, texts)
+    return _build_table(st, meta[:3 + 2 * int(meta[1])].tolist(), codes, ivals, rvals, nulls, text, texts)
 
 
 def _plan_of(config: TableConfig) -> _Plan:
@@ -585,14 +585,14 @@ def _plan_of(config: TableConfig) -> _Plan:
     return plan
 
 
-def _build_table(st: _Static, meta: np.ndarray, ivals: np.ndarray, rvals: np.ndarray, nulls: np.ndarray,
-                 codes: np.ndarray, text: np.ndarray, texts: list[str]) -> Table:
-    """The :class:`Table` of a draw of ``sample_table`` whose pool's strings are ``texts``
-    (``text``: the same as the kernels' NUL-terminated bytes)."""
-    k = int(meta[1])
-    m = meta[:3 + 2 * k].tolist()
+def _build_table(st: _Static, m: list[int], codes: np.ndarray, ivals: np.ndarray, rvals: np.ndarray,
+                 nulls: np.ndarray, text: np.ndarray, texts: list[str], *, distinct: bool = False) -> Table:
+    """The :class:`Table` of a draw of ``sample_table`` (``m``: its ``meta`` up to the text
+    keys) whose pool's strings are ``texts`` (``text``: the same as the kernels'
+    NUL-terminated bytes; ``distinct``: the caller knows the strings differ)."""
+    k = m[1]
     arch = m[0]
-    if len(set(texts)) == len(texts):
+    if distinct or len(set(texts)) == len(texts):
         pool = tuple(texts)
     else:  # two keys gave one string ("Singapore" the city and the country)
         index: dict[str, int] = {}
