@@ -12,7 +12,7 @@ import pytest
 
 from symjax.errors import ConfigError, TableError
 from symjax.sql.linearize import (
-    STYLES, linearize, linearized_length, shorten_cells, truncate_table,
+    STYLES, fits_as_is, linearize, linearized_length, shorten_cells, truncate_table,
 )
 from symjax.sql.table import TEXT, Table, format_number, int_to_date
 from symjax.sql.tables import generate_table
@@ -300,6 +300,8 @@ def test_truncation_fast_path_matches_full_computation(style, lowercase):
             )
             out = outcome(t, **kwargs)
             assert (out is t) == (longest <= cap and size <= max_chars)
+            assert fits_as_is(t, max_chars, style=style, lowercase=lowercase, max_cell_chars=cap) == (
+                longest <= cap and size <= max_chars)
             expected = outcome(copy, **kwargs)
             if isinstance(out, str):
                 assert out == expected

@@ -312,8 +312,9 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     ``(table text, block)``, the same as those calls give, or ``None`` where the kernels
     leave part of it to Python (then make those calls)."""
     style = _TABLE_STYLES.get(table_style)
-    if style is None or not isinstance(num_queries, int) or num_queries < 1:
-        return None
+    if style is None or not isinstance(table_config, TableConfig) or not isinstance(num_queries, int) \
+            or num_queries < 1:
+        return None  # the separate calls say what is wrong, or take the Python paths
     plan = _table_plan(table_config)
     st = plan.static
     tries = 2 * num_queries

@@ -38,7 +38,7 @@ from symjax.errors import ConfigError, TableError
 from symjax.sql import _text_kernels as TK
 from symjax.sql.table import TEXT, Table
 
-__all__ = ["STYLES", "linearize", "linearized_length", "shorten_cells", "truncate_table"]
+__all__ = ["STYLES", "fits_as_is", "linearize", "linearized_length", "shorten_cells", "truncate_table"]
 
 STYLES = ("tapex", "indexed", "markdown")
 
@@ -222,8 +222,8 @@ def truncate_table(
     if reserve < 0:
         raise ConfigError(f"reserve must be >= 0, got {reserve!r}")
     if (max_chars is not None and max_tokens is None and max_cell_tokens is None and keep_rows is None
-            and (max_cell_chars is None or (max_cell_chars >= 1 and _text_cells_fit(table, max_cell_chars)))
-            and len(linearize(table, style=style, lowercase=lowercase)) <= max_chars - reserve):
+            and fits_as_is(table, max_chars - reserve, style=style, lowercase=lowercase,
+                           max_cell_chars=max_cell_chars)):
         return table  # fits as it is: the common case, answered without building a measure
     measure = _make_measure(max_chars, max_tokens, count_tokens, style, lowercase, reserve)
     if max_cell_chars is not None and max_cell_chars < 1:
@@ -342,6 +342,15 @@ def shorten_cells(
     )
     table._cache[key] = out
     return out
+
+
+def fits_as_is(table: Table, max_chars: int, *, style: str = "tapex", lowercase: bool = False,
+               max_cell_chars: int | None = None) -> bool:
+    """Whether :func:`truncate_table` with a character budget returns ``table`` itself: no
+    text cell is longer than ``max_cell_chars`` and the linearization has at most
+    ``max_chars`` characters (the budget left after the reserve)."""
+    return ((max_cell_chars is None or (max_cell_chars >= 1 and _text_cells_fit(table, max_cell_chars)))
+            and len(linearize(table, style=style, lowercase=lowercase)) <= max_chars)
 
 
 def _text_cells_fit(table: Table, cap: int) -> bool:

@@ -24,7 +24,7 @@ from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
 from symjax.sql.families import SamplerConfig
 from symjax.sql.lane import Block, sample_block, sample_synthetic
-from symjax.sql.linearize import _text_cells_fit
+from symjax.sql.linearize import STYLES, fits_as_is, linearize, truncate_table
 from symjax.sql.plan import Query
 from symjax.sql.render import SQL_STYLES
 from symjax.sql.table import Table
@@ -88,8 +88,6 @@ class StreamConfig:
     count_tokens: Callable[[str], int] | None = None
 
     def __post_init__(self):
-        from symjax.sql.linearize import STYLES
-
         if self.sql_style not in SQL_STYLES:
             raise ConfigError(f"sql_style={self.sql_style!r}; use one of {SQL_STYLES}")
         if self.table_style not in STYLES:
@@ -211,8 +209,6 @@ class _BlockMaker:
     """Builds the examples of one block; holds what is shared across blocks."""
 
     def __init__(self, seed: int, config: StreamConfig):
-        from symjax.sql.linearize import linearize, truncate_table
-
         self.seed = seed
         self.config = config
         self.linearize = linearize
@@ -259,14 +255,11 @@ class _BlockMaker:
                                cfg.sampler, cfg.queries_per_table, cfg.table_style)
         if got is None:
             return None
-        table_text, lane_block = got
-        table = lane_block.table
-        if cfg.lowercase:
-            table_text = self.linearize(table, style=cfg.table_style, lowercase=True)
-        cap = cfg.max_cell_chars
-        if len(table_text) > self.table_budget or (cap is not None and not (cap >= 1 and _text_cells_fit(table, cap))):
+        table = got[1].table
+        if not fits_as_is(table, self.table_budget, style=cfg.table_style, lowercase=cfg.lowercase,
+                          max_cell_chars=cfg.max_cell_chars):
             return None
-        return table_text, lane_block
+        return self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase), got[1]
 
     def block(self, b: int) -> list[Example]:
         cfg = self.config
