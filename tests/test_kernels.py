@@ -186,7 +186,7 @@ def test_stable_argsort_matches_numpy(seed):
     """Insertion sort for short arrays, numpy's merge sort beyond: both numpy's stable order
     (NaN last, ties in index order, -0.0 equal to 0.0)."""
     rng = np.random.default_rng(seed)
-    for n in list(range(0, 70)) + [64, 65, 200]:
+    for n in list(range(0, 70)) + [200]:
         x = rng.choice([np.nan, -np.inf, np.inf, -0.0, 0.0, 1.5, -2.0, 3.0], size=n)
         if seed % 2:
             x = np.where(rng.random(n) < 0.5, rng.normal(size=n), x)
