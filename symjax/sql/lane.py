@@ -5,7 +5,8 @@ executes them and renders their SQL as tokens inside
 :func:`symjax.sql._lane_kernels.sample_block`; :func:`symjax.sql._lane_kernels.render_texts`
 then writes the standard SQL and the answers' canonical text as UTF-8, which Python decodes
 once and splits (a table seen once, ``keep_prepared=False``, takes all three steps in one
-call, :func:`symjax.sql._lane_kernels.sample_fresh`). Joining the tokens' fragments in
+call, :func:`symjax.sql._lane_kernels.sample_fresh`; :func:`sample_synthetic` also draws
+and linearizes a synthetic table in its one call). Joining the tokens' fragments in
 Python is the path for the tapex style and for what the kernel leaves to Python (tables
 that show other text than their values, reals it cannot print with certainty), and the
 reference of ``render_texts`` (``tests/test_text_kernels.py``). The families, their weights and the
@@ -52,7 +53,7 @@ from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, forma
 from symjax.sql.tables import TableConfig, _build_table
 from symjax.sql.tables import _plan_of as _table_plan
 
-__all__ = ["Block", "sample_block", "decode_plan", "family_cdf"]
+__all__ = ["Block", "sample_block", "sample_synthetic", "decode_plan", "family_cdf"]
 
 _OPS = ("=", "!=", "<", ">", "<=", ">=")  # index = the kernels' OP_EQ .. OP_GE
 _AGGS = {1: "count", 2: "sum", 3: "avg", 4: "min", 5: "max"}

@@ -4,8 +4,10 @@ The stream is a sequence of *blocks*. Block ``b`` draws one table (synthetic, or
 user's tables), truncates it to the input budget (before anything is executed, so answers
 always match the visible table), linearizes it once, and samples
 ``queries_per_table`` distinct, well-defined queries on it in one call of the batched
-numba lane (:func:`symjax.sql.lane.sample_block`). Everything a block does is a pure
-function of ``(seed, b, config)``, so:
+numba lane (:func:`symjax.sql.lane.sample_block`). A synthetic table that fits the budget
+as it is takes all of that in one kernel call (:func:`symjax.sql.lane.sample_synthetic`),
+with the same result. Everything a block does is a pure function of ``(seed, b, config)``,
+so:
 
 * the same arguments give byte-identical examples in any process;
 * shard ``s`` of ``n`` takes the blocks ``b = s, s + n, s + 2n, ...``: shards are disjoint
