@@ -1,5 +1,6 @@
 """TFRecord/JSONL writing and the generate_sql_data.py command."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,17 @@ def test_jsonl_lines_equal_example_to_dict(tmp_path):
             w.write_example(e)
     lines = (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [e.to_dict() for e in es]
+
+
+def test_data_core_benchmark_runs_and_ends_with_its_figures():
+    """The benchmark tool's plumbing (its figures are for the closing notes, not for tests):
+    a tiny run on another stream config ends with the line the README describes."""
+    r = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "benchmark_data_core.py"), "--num_examples=300",
+         "--sqlite_examples=60", "--rounds=1", "--nopin_core", "--queries_per_table=8"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "queries_per_table=8" in r.stdout
+    last = r.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"examples_per_s=\d+ sqlite_examples_per_s=\d+ ratio=\d+\.\d\d", last), last

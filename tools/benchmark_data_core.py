@@ -2,6 +2,7 @@ r"""End-to-end speed of the SQL-execution stream against the SQLite path, side b
 
     python tools/benchmark_data_core.py --num_examples=100000
     python tools/benchmark_data_core.py --memory_examples=10000000   # memory stays flat
+    python tools/benchmark_data_core.py --queries_per_table=32       # another stream config
 
 1. The stream: ``symjax.sql.examples`` on synthetic WTQ-sized tables, one core, counting
    everything (table generation, truncation, sampling, numba execution, SQL rendering,
@@ -35,6 +36,8 @@ flags.DEFINE_integer("rounds", 7, "Alternating rounds; the medians are reported.
 flags.DEFINE_integer("seed", 0, "Stream seed.")
 flags.DEFINE_integer("memory_examples", 0, "If > 0, also run this many examples and report RSS along the way.")
 flags.DEFINE_bool("pin_core", True, "Pin the process to one CPU core.")
+flags.DEFINE_integer("queries_per_table", None,
+                     "StreamConfig.queries_per_table of the measured stream (default: StreamConfig's).")
 flags.DEFINE_enum("clock", "wall", ["wall", "cpu"],
                   "wall: time.perf_counter; cpu: time.process_time (this process's CPU time, which "
                   "leaves out the time a shared host's other tenants hold the core).")
@@ -75,9 +78,18 @@ def main(argv):
     del argv
     if FLAGS.pin_core and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    from symjax.sql import examples
+    from symjax.sql import examples as stream_examples
+    from symjax.sql.stream import StreamConfig
+
+    config = StreamConfig()
+    if FLAGS.queries_per_table is not None:
+        config = StreamConfig(queries_per_table=FLAGS.queries_per_table)
+
+    def examples(seed):
+        return stream_examples(seed, config=config)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    print(f"stream: queries_per_table={config.queries_per_table}")
     warm = list(itertools.islice(examples(FLAGS.seed + 1), 5_000))  # JIT and caches
     _sqlite_path(_prepare(warm[:500]))
 
