@@ -576,6 +576,7 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
 
 
 def _plan_of(config: TableConfig) -> _Plan:
+    """``_plan(config)``, remembering the last config's plan by identity."""
     global _LAST_PLAN
     last = _LAST_PLAN
     if last[0] is config:  # an identity check is cheaper than hashing the config
