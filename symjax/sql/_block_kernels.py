@@ -26,17 +26,10 @@ DONE, FALLBACK = 0, 1
 
 @njit
 def _distinct(sbytes, soff, count):
-    """Whether the ``count`` ranked (sorted) NUL-terminated strings are all different."""
+    """Whether the ``count`` ranked (sorted) NUL-terminated strings are all different: each
+    sorts strictly before the next."""
     for r in range(count - 1):
-        a0, a1, b0, b1 = soff[r], soff[r + 1], soff[r + 1], soff[r + 2]
-        if a1 - a0 != b1 - b0:
-            continue
-        same = True
-        for q in range(a1 - a0):
-            if sbytes[a0 + q] != sbytes[b0 + q]:
-                same = False
-                break
-        if same:
+        if not LK._bytes_less(sbytes, soff[r], soff[r + 1] - 1, soff[r + 1], soff[r + 2] - 1):
             return False
     return True
 
@@ -108,10 +101,9 @@ def synthetic_block(table_seed, iblob, fblob, words, word_off, first_base, secon
     _, sbytes, soff, keys, ints = LK.prepare(pool, npool, types, codes, ivals, rvals, nulls)
     if not _distinct(sbytes, soff, npool):  # two keys gave one string: Python renumbers the pool
         return tmeta, ivals, rvals, nulls, codes, empty, no_plans, FALLBACK
-    kept = LK.sample_block(lane_seed, keys, ints, types == TX.C_INTEGER, types, sbytes, soff, cfg, cdf,
-                           plans, meta, toks, atoks, spec, aspec, areal, used)[0]
-    texts, status = LK.render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
-                                    sbytes, soff, header)
+    kept, _, _, _, _, _, texts, status = LK.sample_rendered(
+        lane_seed, keys, ints, types, sbytes, soff, header, cfg, cdf, plans, meta, toks, atoks, spec, aspec,
+        areal, used)
     if status != LK.TEXTS_OK:
         return tmeta, ivals, rvals, nulls, codes, empty, no_plans, FALLBACK
     out = np.empty(pool.shape[0] + text.shape[0] + 1 + texts.shape[0], dtype=np.uint8)

@@ -1660,16 +1660,23 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
 
 
 @njit
-def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, header, cfg, cdf,
-                 plans, meta, toks, atoks, spec, aspec, areal, used):
-    """:func:`prepare`, :func:`sample_block` and :func:`render_texts` in one call, for a
-    table seen once (its prepared arrays are not kept): ``sample_block``'s counts, then
-    ``render_texts``' bytes and status."""
-    _, sbytes, soff, keys, ints = prepare(pool, npool, types, codes, ivals, rvals, nulls)
-    is_int = types == C_INTEGER
+def sample_rendered(seed, keys, ints, types, sbytes, soff, header, cfg, cdf,
+                    plans, meta, toks, atoks, spec, aspec, areal, used):
+    """:func:`sample_block` then :func:`render_texts` on a prepared table:
+    ``sample_block``'s counts, then ``render_texts``' bytes and status."""
     kept, ntok, nspec, natok, naspec, nused = sample_block(
-        seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks, spec, aspec,
-        areal, used)
+        seed, keys, ints, types == C_INTEGER, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks,
+        spec, aspec, areal, used)
     text, status = render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes,
                                 soff, header)
     return kept, ntok, nspec, natok, naspec, nused, text, status
+
+
+@njit
+def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, header, cfg, cdf,
+                 plans, meta, toks, atoks, spec, aspec, areal, used):
+    """:func:`prepare` then :func:`sample_rendered` in one call, for a table seen once (its
+    prepared arrays are not kept)."""
+    _, sbytes, soff, keys, ints = prepare(pool, npool, types, codes, ivals, rvals, nulls)
+    return sample_rendered(seed, keys, ints, types, sbytes, soff, header, cfg, cdf,
+                           plans, meta, toks, atoks, spec, aspec, areal, used)

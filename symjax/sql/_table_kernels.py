@@ -73,7 +73,7 @@ from symjax.sql._column_kernels import (
 )
 from symjax.sql._numba import njit
 from symjax.sql._random_kernels import below, mix64, pick_cdf, sample_distinct, sample_item, uniform
-from symjax.sql._text_kernels import write_digits
+from symjax.sql._text_kernels import copy_bytes, write_digits
 
 MAX_NULL_PROBABILITY = 0.9
 SEED_SALT = 0x5EED5EED5EED5EED
@@ -412,13 +412,9 @@ def pool_text(meta, words, word_off, first_base, second_base, special_kind, spac
         b = meta[base + 2 * used + u]
         if h < space_limit:
             w = first_base[h] + a
-            for q in range(word_off[w], word_off[w + 1]):
-                buf[p] = words[q]
-                p += 1
+            p = copy_bytes(buf, p, words, word_off[w], word_off[w + 1])
             w = second_base[h] + b
-            for q in range(word_off[w], word_off[w + 1]):
-                buf[p] = words[q]
-                p += 1
+            p = copy_bytes(buf, p, words, word_off[w], word_off[w + 1])
         else:
             p = _special(buf, p, special_kind[h >> 8], a, b, meta[base + 3 * used + u])
         buf[p] = 0

@@ -267,14 +267,15 @@ def sample_block(
             )
     if header is None:
         prep = _prepared(table)
-        kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
-            seed64, prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
-            ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
-        )
         if prep.header is not None:  # SQL and answers written by the kernel
-            data, status = LK.render_texts(
-                ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
-                prep.types, prep.sbytes, prep.soff, prep.header,
+            kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_rendered(
+                seed64, prep.keys, prep.ints, prep.types, prep.sbytes, prep.soff, prep.header, cfg, cdf,
+                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+            )
+        else:
+            kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
+                seed64, prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
+                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
             )
     meta = ws.meta[:kept].tolist()
     if data is not None and status == LK.TEXTS_OK:
@@ -334,7 +335,7 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     texts = str(out, "utf-8", "surrogatepass").split("\0")
     table = _build_table(st, facts[3:6 + 2 * k], codes, ivals, rvals, nulls, out[:npool_bytes], texts[:npool],
                          distinct=True)
-    table._cache["longest_string"] = longest  # what linearize._text_cells_fit reads
+    table._cache["longest_string"] = longest  # linearize._text_cells_fit's cache
     table_text = texts[npool]
     table._cache[("linearize", table_style, False)] = table_text
     sql, answers = _split_texts(texts, npool + 1, kept, info[2::4])
