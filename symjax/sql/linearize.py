@@ -358,9 +358,9 @@ def _text_cells_fit(table: Table, cap: int) -> bool:
     the string pool (every value of a text column is pooled, so one scan of the distinct
     strings covers them all) and the display text of text columns that keep one. False
     only means "look cell by cell": the pool may hold strings no cell uses."""
-    longest = table._cache.get("longest_string")  # the one-call synthetic block counts it
+    longest = table._cache.get("longest_string")  # cached; the one-call synthetic block fills it
     if longest is None:
-        longest = max(map(len, table.strings), default=0)
+        longest = table._cache["longest_string"] = max(map(len, table.strings), default=0)
     for t, shown in zip(table.types, table.display):
         if t == TEXT and shown:
             longest = max(longest, max(map(len, shown)))

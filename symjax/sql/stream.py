@@ -249,12 +249,13 @@ class _BlockMaker:
             )
         return table
 
-    def fused_block(self, bseed: int) -> tuple[str, Block] | None:
-        """The table text and queries of block ``bseed`` from one kernel call, or ``None``
-        (the drawn table must be cut, or the kernels left part of it to Python)."""
+    def fused_block(self, bseed: int, qseed: int) -> tuple[str, Block] | None:
+        """The table text and queries of the block whose table and queries are seeded by
+        ``bseed`` and ``qseed``, from one kernel call, or ``None`` (the drawn table must be
+        cut, or the kernels left part of it to Python)."""
         cfg = self.config
-        got = sample_synthetic(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config, block_seed(bseed, _QUERY_STREAM),
-                               cfg.sampler, cfg.queries_per_table, cfg.table_style)
+        got = sample_synthetic(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config, qseed, cfg.sampler,
+                               cfg.queries_per_table, cfg.table_style)
         if got is None:
             return None
         table = got[1].table
@@ -266,7 +267,8 @@ class _BlockMaker:
     def block(self, b: int) -> list[Example]:
         cfg = self.config
         bseed = block_seed(self.seed, b)
-        fused = self.fused_block(bseed) if self.fused else None
+        qseed = block_seed(bseed, _QUERY_STREAM)
+        fused = self.fused_block(bseed, qseed) if self.fused else None
         if fused is not None:
             table_text, got = fused
             table = got.table
@@ -277,7 +279,7 @@ class _BlockMaker:
                 return []  # a user table that cannot fit the budget at all
             table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
             got = sample_block(
-                table, block_seed(bseed, _QUERY_STREAM), cfg.sampler, cfg.queries_per_table,
+                table, qseed, cfg.sampler, cfg.queries_per_table,
                 sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
             )
         if cfg.layout == "sql_first":
@@ -291,16 +293,15 @@ class _BlockMaker:
         targets = list(map(answer_text, got.answers))
         if cfg.lowercase:
             targets = [text.lower() for text in targets]
+        columns = [got.sql, got.answers, got.families, inputs, targets, got.ordered]
         keep = range(len(inputs))
         max_chars = cfg.max_input_chars
         if max_chars is not None and inputs and max(map(len, inputs)) > max_chars:
             keep = [k for k, text in enumerate(inputs) if len(text) <= max_chars]
-        if len(keep) != len(inputs):
-            sql, answers, families, ordered = got.sql, got.answers, got.families, got.ordered
-            return [Example(table, sql[k], answers[k], families[k], inputs[k], targets[k], (got, k),
-                            ordered[k], b, position) for position, k in enumerate(keep)]
-        return list(map(Example, repeat(table), got.sql, got.answers, got.families, inputs, targets,
-                        zip(repeat(got), keep), got.ordered, repeat(b), keep))
+            columns = [[column[k] for k in keep] for column in columns]
+        sql, answers, families, inputs, targets, ordered = columns
+        return list(map(Example, repeat(table), sql, answers, families, inputs, targets,
+                        zip(repeat(got), keep), ordered, repeat(b), range(len(keep))))
 
 
 def examples(

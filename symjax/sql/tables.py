@@ -35,7 +35,8 @@ from symjax.errors import ConfigError
 from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
 from symjax.sql._table_kernels import SPECIAL_CODES, draw_table, pack_spec
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, type_codes
+from symjax.sql._text_kernels import string_offsets
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, _nul_terminated, type_codes
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
 
@@ -456,12 +457,10 @@ def _static() -> _Static:
         special_kind[fid_of[("fmt", name)]] = SPECIAL_CODES[name]
     pool_args = (as_array(np.frombuffer(b"".join(encoded), dtype=np.uint8), np.uint8), word_off, first_base,
                  second_base, special_kind, 256 * len(space_names))
-    variants = [name for arch_headers in headers for column in arch_headers for name in column]
+    variants = tuple(name for arch_headers in headers for column in arch_headers for name in column)
     head_first = np.cumsum([0] + [len(column) for arch_headers in headers for column in arch_headers])[:-1]
-    head_encoded = [name.encode("utf-8") + b"\0" for name in variants]
-    head_args = (as_array(np.frombuffer(b"".join(head_encoded), dtype=np.uint8), np.uint8),
-                 as_array(np.cumsum([0] + [len(b) for b in head_encoded]), np.int64),
-                 as_array(head_first, np.int64))
+    head_bytes = as_array(_nul_terminated(variants), np.uint8)
+    head_args = (head_bytes, string_offsets(head_bytes, len(variants)), as_array(head_first, np.int64))
     return _Static(
         pool_args=pool_args, head_args=head_args,
         arch_cols=as_array(arch_cols, np.int64), col_int=as_array(col_int, np.int64),
