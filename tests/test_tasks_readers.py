@@ -150,7 +150,7 @@ def test_bbh_fixture():
     assert [e.id for e in exs] == [f"boolean_expressions-{i}" for i in range(3)] + [
         "date_understanding-0", "date_understanding-1"]
     assert exs[0].inputs.endswith("Q: not not ( not ( False ) ) is\nA: True\n\nQ: not ( True ) and ( True ) is\nA:")
-    assert exs[3].targets == "(A)" and exs[3].gold == {"task": "date_understanding"}
+    assert exs[3].targets == "(A)" and exs[3].gold == {"task": "date_understanding", "shots": 3}
     assert "So the answer is" not in exs[3].inputs and "\nA: (B)\n\n" in exs[3].inputs
     with pytest.raises(ConfigError, match="27 tasks"):
         bbh_examples(FIXTURES / "bbh", "not_a_task")

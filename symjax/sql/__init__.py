@@ -7,7 +7,8 @@ Tables (:class:`Table`, loaders in :mod:`symjax.sql.io` with type inference in
 (:mod:`symjax.sql.executor`), rendered as SQL (:mod:`symjax.sql.render`), parsed from
 external SQL (:mod:`symjax.sql.parse`), linearized (:mod:`symjax.sql.linearize`), and
 streamed as prompted examples (:func:`examples`), whose queries come a block at a time
-from the batched numba lane (:mod:`symjax.sql.lane`).
+from the batched numba lane (:mod:`symjax.sql.lane`), or as token ids fitted to a model's
+lengths (:func:`encode_blocks`, with a :mod:`symjax.sql.tokens` tokenizer).
 """
 from symjax.sql.answers import EMPTY_ANSWER, answer_text, canonical_answer, split_answer
 from symjax.sql.executor import Result, execute, execute_plan, run_plan
@@ -20,7 +21,7 @@ from symjax.sql.linearize import STYLES as TABLE_STYLES
 from symjax.sql.linearize import linearize, truncate_table
 from symjax.sql.parse import parse_sql
 from symjax.sql.render import SQL_STYLES, render, transpile
-from symjax.sql.stream import INSTRUCTIONS, Example, StreamConfig, examples
+from symjax.sql.stream import INSTRUCTIONS, EncodedExamples, Example, StreamConfig, encode_blocks, examples
 from symjax.sql.table import (
     COLUMN_TYPES, DATE, INTEGER, REAL, TEXT, Table, dedupe_header, format_number,
 )
@@ -33,7 +34,7 @@ __all__ = [
     "from_dataframe", "read_csv", "read_jsonl", "read_table", "read_table_dir", "read_tabfact",
     "read_wtq", "table_from_rows",
     "TABLE_STYLES", "linearize", "truncate_table", "parse_sql", "SQL_STYLES", "render", "transpile",
-    "INSTRUCTIONS", "Example", "StreamConfig", "examples",
+    "INSTRUCTIONS", "Example", "StreamConfig", "examples", "EncodedExamples", "encode_blocks",
 ]
 
 

@@ -344,13 +344,14 @@ def shorten_cells(
     return out
 
 
-def fits_as_is(table: Table, max_chars: int, *, style: str = "tapex", lowercase: bool = False,
+def fits_as_is(table: Table, max_chars: int | None, *, style: str = "tapex", lowercase: bool = False,
                max_cell_chars: int | None = None) -> bool:
     """Whether :func:`truncate_table` with a character budget returns ``table`` itself: no
     text cell is longer than ``max_cell_chars`` and the linearization has at most
-    ``max_chars`` characters (the budget left after the reserve)."""
+    ``max_chars`` characters (the budget left after the reserve; ``None``: only the cells
+    are checked, as for a token budget, whose count the caller makes)."""
     return ((max_cell_chars is None or (max_cell_chars >= 1 and _text_cells_fit(table, max_cell_chars)))
-            and len(linearize(table, style=style, lowercase=lowercase)) <= max_chars)
+            and (max_chars is None or len(linearize(table, style=style, lowercase=lowercase)) <= max_chars))
 
 
 def _text_cells_fit(table: Table, cap: int) -> bool:

@@ -20,7 +20,9 @@ import os
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
 
 from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
@@ -30,8 +32,11 @@ from symjax.sql.linearize import STYLES, fits_as_is, linearize, truncate_table
 from symjax.sql.plan import Query
 from symjax.sql.render import SQL_STYLES
 from symjax.sql.table import Table
+from symjax.sql.tokens import Tokenizer, select_ids, split_ids
+from symjax.sql.tokens import append_eos as _append_eos
 
-__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "examples", "block_examples", "block_seed"]
+__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "EncodedExamples", "examples",
+           "block_examples", "encode_blocks", "block_seed"]
 
 INSTRUCTIONS: dict[str, str] = {
     "execute": "Execute SQL on the table:",
@@ -67,10 +72,21 @@ class StreamConfig:
     ``lowercase`` lower-cases inputs and targets (TAPEX). ``targets`` is the canonical
     answer text. ``Example.sql`` is always the standard style.
 
-    Budget: tables are cut (cells to ``max_cell_chars``, then rows) so that the table text
-    fits ``max_input_chars - sql_reserve_chars`` characters, or, with ``count_tokens``,
-    ``max_input_tokens - sql_reserve_tokens`` tokens; examples whose ``inputs`` still exceed
-    ``max_input_chars`` are skipped, so the character budget is a guarantee.
+    Budget, in characters: text cells are cut to ``max_cell_chars``, then rows are dropped
+    until the table text fits ``max_input_chars - sql_reserve_chars`` characters; examples
+    whose ``inputs`` still exceed ``max_input_chars`` are left out, so the character budget
+    is a guarantee.
+
+    Budget, in tokens (what a model reads): with ``max_input_tokens`` the table is cut to
+    ``max_input_tokens - sql_reserve_tokens`` tokens instead (``sql_reserve_tokens=None``:
+    the instruction's tokens plus those of ``sql_reserve_chars`` characters of typical
+    SQL, at most a third of what the instruction leaves), and examples whose ``inputs``
+    exceed ``max_input_tokens`` tokens, or whose
+    ``targets`` exceed ``max_target_tokens`` tokens, are left out: the next query takes
+    their place, nothing is ever cut after execution. Tokens are counted with
+    ``tokenizer`` (a :class:`symjax.sql.tokens.Tokenizer`, which also gives the ids, see
+    :func:`encode_blocks`) or with ``count_tokens`` (a function ``str -> int``). A
+    character budget given together with a token budget applies too.
     """
 
     tables: Any = None
@@ -86,8 +102,10 @@ class StreamConfig:
     sql_reserve_chars: int = 400
     max_cell_chars: int | None = 100
     max_input_tokens: int | None = None
-    sql_reserve_tokens: int = 128
+    max_target_tokens: int | None = None
+    sql_reserve_tokens: int | None = None
     count_tokens: Callable[[str], int] | None = None
+    tokenizer: Tokenizer | None = None
 
     def __post_init__(self):
         if self.sql_style not in SQL_STYLES:
@@ -103,8 +121,26 @@ class StreamConfig:
                 f"max_input_chars={self.max_input_chars} leaves no room for the table after "
                 f"sql_reserve_chars={self.sql_reserve_chars}"
             )
-        if self.max_input_tokens is not None and self.count_tokens is None:
-            raise ConfigError("max_input_tokens needs count_tokens (a function str -> int)")
+        for name in ("max_input_tokens", "max_target_tokens"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"{name} must be an int >= 1 or None, got {value!r}")
+        if self.sql_reserve_tokens is not None and (
+                not isinstance(self.sql_reserve_tokens, int) or self.sql_reserve_tokens < 0):
+            raise ConfigError(f"sql_reserve_tokens must be an int >= 0 or None, got {self.sql_reserve_tokens!r}")
+        if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
+            raise ConfigError(
+                f"tokenizer must be a symjax.sql.tokens.Tokenizer, got {type(self.tokenizer).__name__} "
+                "(wrap a function str -> list[int] in symjax.sql.tokens.FunctionTokenizer)"
+            )
+        if self.tokenizer is not None and self.count_tokens is not None:
+            raise ConfigError("give tokenizer or count_tokens, not both (the tokenizer counts tokens itself)")
+        if ((self.max_input_tokens is not None or self.max_target_tokens is not None)
+                and self.tokenizer is None and self.count_tokens is None):
+            raise ConfigError(
+                "max_input_tokens / max_target_tokens need a tokenizer (symjax.sql.tokens.Tokenizer) "
+                "or count_tokens (a function str -> int)"
+            )
         if not isinstance(self.sampler, SamplerConfig):
             raise ConfigError(f"sampler must be a SamplerConfig, got {type(self.sampler).__name__}")
         if self.tables is not None and not isinstance(self.tables, (str, os.PathLike, list, tuple)):
@@ -116,6 +152,32 @@ class StreamConfig:
     @property
     def instruction_text(self) -> str:
         return INSTRUCTIONS.get(self.instruction, self.instruction)
+
+    def token_counter(self) -> Callable[[str], int] | None:
+        """The function that counts tokens: the tokenizer's, else ``count_tokens``."""
+        return self.tokenizer.count if self.tokenizer is not None else self.count_tokens
+
+    def reserve_tokens(self) -> int:
+        """Tokens of the input budget kept for the instruction and the SQL when the table
+        is cut (see the class docstring)."""
+        if self.sql_reserve_tokens is not None:
+            return self.sql_reserve_tokens
+        if self.max_input_tokens is None:
+            return 0
+        count = self.token_counter()
+        head = self.instruction_text.lower() if self.lowercase else self.instruction_text
+        head_tokens = int(count(head + " x")) + 2  # the instruction, a separator and the line break
+        chars = max(self.sql_reserve_chars - len(head), 0)
+        probe = (_RESERVE_PROBE * (chars // len(_RESERVE_PROBE) + 1))[:chars].rstrip()
+        sql_tokens = int(count(probe)) if probe else 0
+        return head_tokens + min(sql_tokens, max(self.max_input_tokens - head_tokens, 0) // 3)
+
+
+# typical instruction + SQL text, whose tokens size the default sql_reserve_tokens
+_RESERVE_PROBE = (
+    'SELECT "Nation", COUNT(*) FROM w WHERE "Gold" > 3 AND "Year" BETWEEN 1996 AND 2004 OR '
+    "\"Venue\" = 'Estadio Nacional' ORDER BY \"Total\" DESC LIMIT 2 "
+)
 
 
 class Example:
@@ -207,6 +269,27 @@ def _user_tables(source: Any) -> list[Table]:
     return tables
 
 
+class _Built:
+    """One block before it becomes :class:`Example` objects or token arrays: its table, the
+    lane's queries, which of them were kept (``keep``), the kept examples' texts and, when
+    asked for, their ids (concatenated, with each example's length; no EOS)."""
+
+    __slots__ = ("table", "got", "keep", "inputs", "targets", "input_ids", "input_lengths",
+                 "target_ids", "target_lengths")
+
+    def __init__(self, table, got, keep, inputs, targets, ids):
+        self.table: Table = table
+        self.got: Block = got
+        self.keep: Sequence[int] = keep
+        self.inputs: list[str] = inputs
+        self.targets: list[str] = targets
+        self.input_ids, self.input_lengths, self.target_ids, self.target_lengths = ids
+
+
+def _clean_edges(text: str) -> bool:
+    return bool(text) and not text[0].isspace() and not text[-1].isspace()
+
+
 class _BlockMaker:
     """Builds the examples of one block; holds what is shared across blocks."""
 
@@ -222,13 +305,26 @@ class _BlockMaker:
             self.table_config = config.table_config or TableConfig()
             self.generate_table = generate_table
         self.instruction = config.instruction_text.lower() if config.lowercase else config.instruction_text
+        self.tokenizer = config.tokenizer
+        self.count = config.token_counter()
+        self.joiner = None if self.tokenizer is None else self.tokenizer.joiner("\n")
+        # the table's budget: in tokens when the config has a token budget, else in characters
+        self.table_tokens = None
+        if config.max_input_tokens is not None:
+            self.reserve = config.reserve_tokens()
+            self.table_tokens = config.max_input_tokens - self.reserve
+            if self.table_tokens < 1:
+                raise ConfigError(
+                    f"max_input_tokens={config.max_input_tokens} leaves no room for the table after "
+                    f"sql_reserve_tokens={self.reserve}; raise the input length or lower sql_reserve_tokens"
+                )
         self.table_budget = None
         if config.max_input_chars is not None:
             self.table_budget = config.max_input_chars - config.sql_reserve_chars
-        # one kernel call per block (lane.sample_synthetic) where the table's budget is in
-        # characters: a drawn table that fits is used as it is (truncate_table's first case)
-        self.fused = (self.user_tables is None and config.max_input_tokens is None
-                      and self.table_budget is not None and config.sql_style == "standard")
+        # one kernel call per block (lane.sample_synthetic): a drawn table that fits the budget
+        # is used as it is (truncate_table's first case)
+        self.fused = (self.user_tables is None and config.sql_style == "standard"
+                      and (self.table_tokens is not None or self.table_budget is not None))
 
     def table(self, bseed: int) -> Table:
         cfg = self.config
@@ -236,10 +332,10 @@ class _BlockMaker:
             table = self.generate_table(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config)
         else:
             table = self.user_tables[bseed % len(self.user_tables)]
-        if cfg.max_input_tokens is not None:
+        if self.table_tokens is not None:
             return self.truncate(
-                table, max_tokens=cfg.max_input_tokens, count_tokens=cfg.count_tokens,
-                reserve=cfg.sql_reserve_tokens, style=cfg.table_style, lowercase=cfg.lowercase,
+                table, max_tokens=cfg.max_input_tokens, count_tokens=self.count,
+                reserve=self.reserve, style=cfg.table_style, lowercase=cfg.lowercase,
                 max_cell_chars=cfg.max_cell_chars, seed=bseed,
             )
         if self.table_budget is not None or cfg.max_cell_chars is not None:
@@ -249,35 +345,49 @@ class _BlockMaker:
             )
         return table
 
-    def fused_block(self, bseed: int, qseed: int) -> tuple[str, Block] | None:
-        """The table text and queries of the block whose table and queries are seeded by
-        ``bseed`` and ``qseed``, from one kernel call, or ``None`` (the drawn table must be
-        cut, or the kernels left part of it to Python)."""
+    def fused_block(self, bseed: int, qseed: int) -> tuple[str, Block, np.ndarray | None] | None:
+        """The table text, queries and (with a tokenizer) the table text's ids of the block
+        whose table and queries are seeded by ``bseed`` and ``qseed``, from one kernel call,
+        or ``None`` (the drawn table must be cut, or the kernels left part of it to Python)."""
         cfg = self.config
         got = sample_synthetic(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config, qseed, cfg.sampler,
                                cfg.queries_per_table, cfg.table_style)
         if got is None:
             return None
         table = got[1].table
-        if not fits_as_is(table, self.table_budget, style=cfg.table_style, lowercase=cfg.lowercase,
-                          max_cell_chars=cfg.max_cell_chars):
+        if self.table_tokens is None:
+            if not fits_as_is(table, self.table_budget, style=cfg.table_style, lowercase=cfg.lowercase,
+                              max_cell_chars=cfg.max_cell_chars):
+                return None
+            return self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase), got[1], None
+        if not fits_as_is(table, None, max_cell_chars=cfg.max_cell_chars):
             return None
-        return self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase), got[1]
+        text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
+        ids = None
+        if self.tokenizer is not None:
+            ids = self.tokenizer.encode([text])[0]
+            size = len(ids)
+        else:
+            size = self.count(text)
+        return (text, got[1], ids) if size <= self.table_tokens else None
 
-    def block(self, b: int) -> list[Example]:
+    def build(self, b: int, *, ids: bool = False) -> _Built | None:
+        """Block ``b``: its table and queries, and the examples that fit the budgets (with
+        their ids when ``ids``; that needs a tokenizer)."""
         cfg = self.config
         bseed = block_seed(self.seed, b)
         qseed = block_seed(bseed, _QUERY_STREAM)
         fused = self.fused_block(bseed, qseed) if self.fused else None
         if fused is not None:
-            table_text, got = fused
+            table_text, got, table_ids = fused
             table = got.table
         else:
             try:
                 table = self.table(bseed)
             except TableError:
-                return []  # a user table that cannot fit the budget at all
+                return None  # a user table that cannot fit the budget at all
             table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
+            table_ids = None
             got = sample_block(
                 table, qseed, cfg.sampler, cfg.queries_per_table,
                 sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
@@ -293,14 +403,92 @@ class _BlockMaker:
         targets = list(map(answer_text, got.answers))
         if cfg.lowercase:
             targets = [text.lower() for text in targets]
-        columns = [got.sql, got.answers, got.families, inputs, targets, got.ordered]
-        keep = range(len(inputs))
+        fits = None
         max_chars = cfg.max_input_chars
         if max_chars is not None and inputs and max(map(len, inputs)) > max_chars:
-            keep = [k for k, text in enumerate(inputs) if len(text) <= max_chars]
+            fits = np.fromiter((len(text) <= max_chars for text in inputs), bool, len(inputs))
+        tokens = (None, None, None, None)
+        if ids:
+            tokens = self._encode(shown, inputs, targets, table_text, table_ids)
+            input_lengths, target_lengths = tokens[1], tokens[3]
+        elif self.count is not None and (cfg.max_input_tokens is not None or cfg.max_target_tokens is not None):
+            input_lengths, target_lengths = self._lengths(shown, inputs, targets, table_text, table_ids)
+        else:
+            input_lengths = target_lengths = None
+        if input_lengths is not None:
+            token_fits = np.ones(len(inputs), bool)
+            if cfg.max_input_tokens is not None:
+                token_fits &= input_lengths <= cfg.max_input_tokens
+            if cfg.max_target_tokens is not None:
+                token_fits &= target_lengths <= cfg.max_target_tokens
+            fits = token_fits if fits is None else fits & token_fits
+        keep: Sequence[int] = range(len(inputs))
+        if fits is not None and not fits.all():
+            keep = np.flatnonzero(fits).tolist()
+            inputs = [inputs[k] for k in keep]
+            targets = [targets[k] for k in keep]
+            if ids:
+                tokens = (*select_ids(tokens[0], tokens[1], fits), *select_ids(tokens[2], tokens[3], fits))
+        return _Built(table, got, keep, inputs, targets, tokens)
+
+    def _heads_join(self, shown, table_text) -> list[str] | None:
+        """Each query's instruction and SQL, when the prompt's ids may be joined from them
+        and the table text's (the tokenizer has a joiner and the edges are clean)."""
+        if self.joiner is None:
+            return None
+        heads = [self.instruction + " " + text for text in shown]
+        if self.tokenizer.needs_clean_edges and not (
+                _clean_edges(table_text) and all(map(_clean_edges, heads))):
+            return None
+        return heads
+
+    def _lengths(self, shown, inputs, targets, table_text, table_ids):
+        """Token counts of the inputs and targets (no ids)."""
+        tok = self.tokenizer
+        if tok is None:
+            count = self.count
+            return (np.fromiter(map(count, inputs), np.int64, len(inputs)),
+                    np.fromiter(map(count, targets), np.int64, len(targets)))
+        heads = self._heads_join(shown, table_text)
+        if heads is None:
+            return tok.lengths(inputs), tok.lengths(targets)
+        table_length = len(table_ids) if table_ids is not None else tok.count(table_text)
+        return tok.lengths(heads) + (len(self.joiner) + table_length), tok.lengths(targets)
+
+    def _encode(self, shown, inputs, targets, table_text, table_ids):
+        """Ids and lengths of the inputs and targets. With a joiner, the table text is
+        encoded once and each query's instruction and SQL apart; otherwise every prompt is
+        encoded whole."""
+        tok = self.tokenizer
+        if tok is None:
+            raise ConfigError("token ids need a StreamConfig with a tokenizer (symjax.sql.tokens.Tokenizer)")
+        heads = self._heads_join(shown, table_text)
+        if heads is None:
+            input_ids, input_lengths = tok.encode(inputs)
+        else:
+            if table_ids is None:
+                table_ids = tok.encode([table_text])[0]
+            head_ids, head_lengths = tok.encode(heads)
+            joiner = self.joiner
+            if self.config.layout == "sql_first":
+                pieces = [p for h in split_ids(head_ids, head_lengths) for p in (h, joiner, table_ids)]
+            else:
+                pieces = [p for h in split_ids(head_ids, head_lengths) for p in (table_ids, joiner, h)]
+            input_ids = np.concatenate(pieces).astype(np.int32, copy=False)
+            input_lengths = head_lengths + (len(joiner) + len(table_ids))
+        target_ids, target_lengths = tok.encode(targets)
+        return input_ids, input_lengths, target_ids, target_lengths
+
+    def block(self, b: int) -> list[Example]:
+        built = self.build(b)
+        if built is None:
+            return []
+        got, keep = built.got, built.keep
+        columns = [got.sql, got.answers, got.families, got.ordered]
+        if len(keep) != len(got.sql):
             columns = [[column[k] for k in keep] for column in columns]
-        sql, answers, families, inputs, targets, ordered = columns
-        return list(map(Example, repeat(table), sql, answers, families, inputs, targets,
+        sql, answers, families, ordered = columns
+        return list(map(Example, repeat(built.table), sql, answers, families, built.inputs, built.targets,
                         zip(repeat(got), keep), ordered, repeat(b), range(len(keep))))
 
 
@@ -347,22 +535,103 @@ def _iterate(maker: _BlockMaker, shard_index: int, num_shards: int, start_block:
             )
 
 
-def block_examples(seed: int, block: int, *, config: StreamConfig | None = None) -> list[Example]:
-    """The examples of one block of the stream (possibly none): a pure function of
-    ``(seed, block, config)``, for sources that index blocks directly (e.g. a resumable
-    ``tf.data.Dataset.range`` of block numbers)."""
-    if not isinstance(block, int) or block < 0:
-        raise ConfigError(f"block must be a non-negative int, got {block!r}")
-    if not isinstance(seed, int) or seed < 0:
+def _maker(seed: int, config: StreamConfig | None) -> _BlockMaker:
+    """The block maker of ``(seed, config)``, kept for the next call (sources that index
+    blocks call once per block or group of blocks)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    config = config or _DEFAULT_STREAM
     key = (seed, id(config))
     maker = _MAKERS.get(key)
-    if maker is None or maker.config is not (config or _DEFAULT_STREAM):
-        maker = _BlockMaker(seed, config or _DEFAULT_STREAM)
+    if maker is None or maker.config is not config:
+        maker = _BlockMaker(seed, config)
         if len(_MAKERS) > 64:
             _MAKERS.clear()
         _MAKERS[key] = maker
-    return maker.block(block)
+    return maker
+
+
+def _check_block(block: Any) -> int:
+    if not isinstance(block, (int, np.integer)) or isinstance(block, bool) or block < 0:
+        raise ConfigError(f"block must be a non-negative int, got {block!r}")
+    return int(block)
+
+
+def block_examples(seed: int, block: int, *, config: StreamConfig | None = None) -> list[Example]:
+    """The examples of one block of the stream (possibly none): a pure function of
+    ``(seed, block, config)``, for sources that index blocks directly."""
+    block = _check_block(block)
+    return _maker(seed, config).block(block)
+
+
+@dataclass(frozen=True)
+class EncodedExamples:
+    """The examples of some blocks as token ids, ready for a model: ``inputs`` and
+    ``targets`` are every example's ids concatenated (``int32``; EOS appended to each with
+    ``append_eos``), ``input_lengths``/``target_lengths`` each example's count (``int64``);
+    the texts, families, standard SQL and each example's ``block``/``position`` in the
+    stream come alongside (:class:`Example` has the same fields)."""
+
+    inputs: np.ndarray
+    input_lengths: np.ndarray
+    targets: np.ndarray
+    target_lengths: np.ndarray
+    inputs_text: list[str]
+    targets_text: list[str]
+    families: list[str]
+    sql: list[str]
+    blocks: np.ndarray
+    positions: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.inputs_text)
+
+
+def encode_blocks(seed: int, blocks: Sequence[int], *, config: StreamConfig,
+                  append_eos: bool = True) -> EncodedExamples:
+    """The examples of ``blocks`` (block numbers of the stream ``seed``) tokenized with
+    ``config.tokenizer``: the same examples, in the same order, as :func:`block_examples`
+    gives for each block, with their ids. Every example fits the config's token budgets
+    (EOS not counted: a model's length ``L`` takes ``max_input_tokens=L - 1``)."""
+    if config is None or config.tokenizer is None:
+        raise ConfigError("encode_blocks needs a StreamConfig with a tokenizer (symjax.sql.tokens.Tokenizer)")
+    maker = _maker(seed, config)
+    columns: list[list] = [[] for _ in range(8)]
+    inputs_text: list[str] = []
+    targets_text: list[str] = []
+    families: list[str] = []
+    sql: list[str] = []
+    for b in blocks:
+        b = _check_block(b)
+        built = maker.build(b, ids=True)
+        if built is None or not built.inputs:
+            continue
+        n = len(built.inputs)
+        for column, value in zip(columns, (built.input_ids, built.input_lengths, built.target_ids,
+                                           built.target_lengths, np.full(n, b, np.int64),
+                                           np.arange(n, dtype=np.int64))):
+            column.append(value)
+        got, keep = built.got, built.keep
+        inputs_text.extend(built.inputs)
+        targets_text.extend(built.targets)
+        families.extend([got.families[k] for k in keep])
+        sql.extend([got.sql[k] for k in keep])
+    if not inputs_text:
+        empty = np.zeros(0, np.int64)
+        arrays = [empty.astype(np.int32), empty, empty.astype(np.int32), empty, empty, empty]
+    else:
+        arrays = [np.concatenate(column[:len(columns[0])]) for column in columns[:6]]
+    inputs, input_lengths, targets, target_lengths, block_of, positions = arrays
+    if append_eos:
+        eos = config.tokenizer.eos_id
+        inputs, input_lengths = _append_eos(inputs, input_lengths, eos)
+        targets, target_lengths = _append_eos(targets, target_lengths, eos)
+    return EncodedExamples(
+        inputs=inputs.astype(np.int32, copy=False), input_lengths=input_lengths,
+        targets=targets.astype(np.int32, copy=False), target_lengths=target_lengths,
+        inputs_text=inputs_text, targets_text=targets_text, families=families, sql=sql,
+        blocks=block_of, positions=positions,
+    )
 
 
 _MAKERS: dict[tuple[int, int], _BlockMaker] = {}

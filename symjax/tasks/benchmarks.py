@@ -35,6 +35,17 @@ def available_parts(benchmark: str, root: Path, split: str) -> list[str]:
     raise ConfigError(f"{benchmark} is not split into tasks or subjects")
 
 
+def _fits(config: TablePromptConfig | None):
+    """The prompt-length check of ``config``'s budget (``None``: no budget)."""
+    if config is None:
+        return None
+    if config.max_input_tokens is not None:
+        return lambda prompt: config.count_tokens(prompt) <= config.max_input_tokens
+    if config.max_input_chars is not None:
+        return lambda prompt: len(prompt) <= config.max_input_chars
+    return None
+
+
 def load_examples(
     benchmark: str,
     split: str,
@@ -43,22 +54,28 @@ def load_examples(
     part: str | None = None,
     root: str | Path | None = None,
     config: TablePromptConfig | None = None,
+    unfit: list | None = None,
 ) -> list[EvalExample]:
     """Prompted examples of ``benchmark`` from the raw file ``split`` (a file stem such as
     ``pristine-unseen-tables``, ``test``, ``val``, ``dev``) with template ``template``.
 
     ``part`` is a BBH task or an MMLU subject (``None``: every one present). ``root``
     defaults to the configured data directory (:func:`symjax.tasks.settings.benchmark_dir`).
+    ``config`` is the prompt budget: tables are cut (table benchmarks) and shots dropped
+    (BBH, MMLU) to fit it, questions never. With ``unfit`` (a list), an example that cannot
+    fit even so is appended to it as ``(id, reason)`` and left out; without, a table that
+    cannot fit raises :class:`~symjax.errors.DataError` and other prompts are kept as they are.
     """
     _check(benchmark)
     root = Path(root) if root is not None else benchmark_dir(benchmark)
     if benchmark in _TABLE_READERS:
         questions = _TABLE_READERS[benchmark](root, split)
-        return table_qa.table_questions_to_examples(benchmark, questions, template, config)
+        return table_qa.table_questions_to_examples(benchmark, questions, template, config, unfit=unfit)
     if benchmark == "wikisql":
-        return wikisql.wikisql_examples(wikisql.read_wikisql(root, split), template, config)
+        return wikisql.wikisql_examples(wikisql.read_wikisql(root, split), template, config, unfit=unfit)
+    fits = _fits(config)
     if benchmark == "svamp":
-        return general.svamp_examples(root, split, template)
+        return general.svamp_examples(root, split, template, fits=fits, unfit=unfit)
     parts = [part] if part is not None else available_parts(benchmark, root, split)
     if not parts:
         what = "bbh/<task>.json files" if benchmark == "bbh" else f"data/{split}/<subject>_{split}.csv files"
@@ -68,13 +85,13 @@ def load_examples(
     out: list[EvalExample] = []
     for p in parts:
         if benchmark == "bbh":
-            out.extend(general.bbh_examples(root, p))
+            out.extend(general.bbh_examples(root, p, fits=fits, unfit=unfit))
         else:
             kw = {}
             if config is not None:
                 kw = dict(max_input_chars=config.max_input_chars, max_input_tokens=config.max_input_tokens,
                           count_tokens=config.count_tokens)
-            out.extend(general.mmlu_examples(root, p, split, **kw))
+            out.extend(general.mmlu_examples(root, p, split, unfit=unfit, **kw))
     return out
 
 

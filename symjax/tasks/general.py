@@ -122,12 +122,20 @@ def read_svamp(root: str | Path, split: str) -> list[tuple[str, str, str, float]
     return out
 
 
-def svamp_examples(root: str | Path, split: str, template: int) -> list[EvalExample]:
+def svamp_examples(root: str | Path, split: str, template: int, *,
+                   fits: Callable[[str], bool] | None = None, unfit: list | None = None) -> list[EvalExample]:
+    """The SVAMP problems of ``split`` in template ``template``. With ``fits`` and ``unfit``
+    (a list), a prompt ``fits`` rejects is appended to ``unfit`` as ``(id, reason)``
+    instead (nothing of a question can be cut)."""
     text = get_template("svamp", template)
-    return [
-        EvalExample(ex_id, render(text, question=q), target, {"number": answer})
-        for ex_id, q, target, answer in read_svamp(root, split)
-    ]
+    out = []
+    for ex_id, q, target, answer in read_svamp(root, split):
+        prompt = render(text, question=q)
+        if fits is not None and unfit is not None and not fits(prompt):
+            unfit.append((ex_id, "the prompt is longer than the budget"))
+            continue
+        out.append(EvalExample(ex_id, prompt, target, {"number": answer}))
+    return out
 
 
 # ---------------------------------------------------------------------------- BBH
@@ -136,8 +144,11 @@ def _check_bbh_task(task: str) -> None:
         raise ConfigError(f"unknown BBH task {task!r}; the 27 tasks are {list(BBH_TASKS)}")
 
 
-def bbh_examples(root: str | Path, task: str, *, num_shots: int = 3) -> list[EvalExample]:
-    """The examples of one BBH task as 3-shot answer-only prompts."""
+def bbh_examples(root: str | Path, task: str, *, num_shots: int = 3,
+                 fits: Callable[[str], bool] | None = None, unfit: list | None = None) -> list[EvalExample]:
+    """The examples of one BBH task as 3-shot answer-only prompts. With ``fits``, shots are
+    dropped (last first) until the prompt fits; a question that does not fit even with no
+    shot is kept as it is, or, with ``unfit`` (a list), appended to it as ``(id, reason)``."""
     _check_bbh_task(task)
     root = Path(root)
     path = find_file("bbh", root, [f"bbh/{task}.json", f"{task}.json"], f"the examples of task {task!r}")
@@ -159,7 +170,15 @@ def bbh_examples(root: str | Path, task: str, *, num_shots: int = 3) -> list[Eva
         if not (isinstance(ex, dict) and isinstance(ex.get("input"), str) and "target" in ex):
             raise DataError(f"{path}: example {i} is not {{'input': str, 'target': ...}}")
         target = str(ex["target"])
-        out.append(EvalExample(f"{task}-{i}", bbh_prompt(description, shots, ex["input"]), target, {"task": task}))
+        k = len(shots)
+        prompt = bbh_prompt(description, shots, ex["input"])
+        while fits is not None and k > 0 and not fits(prompt):
+            k -= 1
+            prompt = bbh_prompt(description, shots[:k], ex["input"])
+        if fits is not None and unfit is not None and not fits(prompt):
+            unfit.append((f"{task}-{i}", "the question does not fit even with no shot"))
+            continue
+        out.append(EvalExample(f"{task}-{i}", prompt, target, {"task": task, "shots": k}))
     return out
 
 
@@ -192,8 +211,11 @@ def mmlu_examples(
     max_input_chars: int | None = 6500,
     max_input_tokens: int | None = None,
     count_tokens: Callable[[str], int] | None = None,
+    unfit: list | None = None,
 ) -> list[EvalExample]:
-    """The questions of one subject as k-shot prompts (shots dropped until the prompt fits)."""
+    """The questions of one subject as k-shot prompts (shots dropped until the prompt fits).
+    A question that does not fit even with no shot is kept as it is, or, with ``unfit`` (a
+    list), appended to it as ``(id, reason)``."""
     if subject not in MMLU_SUBJECTS:
         raise ConfigError(f"unknown MMLU subject {subject!r}; the 57 subjects are {list(MMLU_SUBJECTS)}")
     if max_input_tokens is not None and count_tokens is None:
@@ -213,5 +235,8 @@ def mmlu_examples(
         while k > 0 and not fits(prompt):
             k -= 1
             prompt = mmlu_prompt(subject, shots[:k], question, options)
+        if unfit is not None and not fits(prompt):
+            unfit.append((f"{subject}-{i}", "the question and its options do not fit even with no shot"))
+            continue
         out.append(EvalExample(f"{subject}-{i}", prompt, answer, {"label": answer, "subject": subject, "shots": k}))
     return out

@@ -26,6 +26,7 @@ __all__ = [
     "related_rows",
     "visible_table",
     "table_prompt",
+    "fit_table_prompt",
 ]
 
 PUBLISHED_AT = {
@@ -157,18 +158,19 @@ def _widen(rows: Iterable[int], n: int, by: int) -> list[int]:
     return sorted(out)
 
 
-def visible_table(table: Any, question: str, config: TablePromptConfig, seed: int) -> Any:
+def visible_table(table: Any, question: str, config: TablePromptConfig, seed: int, *,
+                  reserve_tokens: int | None = None) -> Any:
     """The table the model sees for this question: cut to the budget of ``config`` (see
-    :class:`TablePromptConfig`); raises :class:`TableError` when even one row cannot fit."""
+    :class:`TablePromptConfig`; ``reserve_tokens`` replaces the token reserve, e.g. the
+    tokens of the prompt without its table); raises :class:`TableError` when even one row
+    cannot fit."""
     from symjax.sql import truncate_table
 
     c = config
     kwargs: dict[str, Any] = dict(style=c.table_style, seed=seed)
     if c.max_input_tokens is not None:
-        kwargs.update(
-            max_tokens=c.max_input_tokens, count_tokens=c.count_tokens,
-            reserve=c.reserve_tokens + c.count_tokens(question),
-        )
+        reserve = reserve_tokens if reserve_tokens is not None else c.reserve_tokens + c.count_tokens(question)
+        kwargs.update(max_tokens=c.max_input_tokens, count_tokens=c.count_tokens, reserve=reserve)
     elif c.max_input_chars is not None:
         kwargs.update(max_chars=c.max_input_chars, reserve=c.reserve_chars + len(question))
     if c.max_cell_chars is not None:
@@ -196,3 +198,39 @@ def table_prompt(template_text: str, table: Any, question: str, config: TablePro
     from symjax.tasks.prompts import render
 
     return render(template_text, table=linearize(table, style=config.table_style), question=question)
+
+
+_FIT_ATTEMPTS = 4
+
+
+def fit_table_prompt(template_text: str, table: Any, question: str, config: TablePromptConfig,
+                     seed: int, *, sibling_templates: Sequence[str] = ()) -> tuple[str, Any]:
+    """``(prompt, visible table)`` for a question: the table cut so the whole prompt fits
+    ``config``'s budget, the question and the template never cut.
+
+    With a token budget the table's room is the budget minus the tokens of the prompt
+    without its table, for the longest of ``template_text`` and ``sibling_templates`` (the
+    benchmark's other templates), so every template of a question sees the same table (and
+    WikiSQL's gold, computed on it, is the same). A tokenizer that is not additive may still
+    overshoot by a few tokens, which the next attempt takes off the table. Raises
+    :class:`TableError` when the prompt cannot fit even with one row left."""
+    c = config
+    if c.max_input_tokens is None:
+        table = visible_table(table, question, c, seed)
+        return table_prompt(template_text, table, question, c), table
+    from symjax.tasks.prompts import render
+
+    reserve = max(c.count_tokens(render(t, table="", question=question))
+                  for t in (template_text, *sibling_templates))
+    for _ in range(_FIT_ATTEMPTS):
+        if reserve >= c.max_input_tokens:
+            raise TableError(
+                f"the prompt without its table needs {reserve} tokens, the budget is {c.max_input_tokens}"
+            )
+        shown = visible_table(table, question, c, seed, reserve_tokens=reserve)
+        prompt = table_prompt(template_text, shown, question, c)
+        over = c.count_tokens(prompt) - c.max_input_tokens
+        if over <= 0:
+            return prompt, shown
+        reserve += over
+    raise TableError(f"the prompt still needs {over} tokens more than the budget of {c.max_input_tokens}")

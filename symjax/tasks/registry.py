@@ -47,12 +47,14 @@ seed, size or shard count).
 """
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import seqio
 
-from symjax.tasks import metrics
+from symjax.errors import ConfigError
+from symjax.tasks import metrics, preprocessors
 from symjax.tasks.general import BBH_TASKS, MMLU_SUBJECTS
 from symjax.tasks.prompts import num_templates
 from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, prompt_selection
@@ -84,23 +86,16 @@ def output_features(vocabulary: Any = None) -> dict[str, seqio.Feature]:
     }
 
 
-def _preprocessors(cacheable: bool) -> list:
-    steps: list = [seqio.preprocessors.tokenize]
-    if cacheable:
-        steps.append(seqio.CacheDatasetPlaceholder())
-    steps.append(seqio.preprocessors.append_eos_after_trim)
-    return steps
-
-
-def _add_task(name: str, source: seqio.DataSource, metric_fn, *, cacheable: bool = False) -> None:
+def _add_task(name: str, source: seqio.DataSource, preprocessors: list, metric_fn, *,
+              shuffle_buffer_size: int | None = 1000) -> None:
     seqio.TaskRegistry.add(
         name,
         source=source,
         output_features=output_features(),
-        preprocessors=_preprocessors(cacheable),
+        preprocessors=preprocessors,
         postprocess_fn=metrics.postprocess,
         metric_fns=[metric_fn],
-        shuffle_buffer_size=1000,
+        shuffle_buffer_size=shuffle_buffer_size,
     )
     _tasks.append(name)
 
@@ -108,6 +103,9 @@ def _add_task(name: str, source: seqio.DataSource, metric_fn, *, cacheable: bool
 def _add_mixture(name: str, tasks: list, **kw) -> None:
     seqio.MixtureRegistry.add(name, tasks, **kw)
     _mixtures.append(name)
+
+
+CACHE_LENGTHS = {"inputs": 2048, "targets": 128}  # the paper's lengths
 
 
 def register_sql_execution_task(
@@ -118,16 +116,38 @@ def register_sql_execution_task(
     train_blocks: int | None = None,
     eval_blocks: int = 64,
     num_shards: int = 16,
+    cache_lengths: Mapping[str, int] | None = None,
 ) -> seqio.Task:
     """Register an SQL-execution task (``config``: a :class:`symjax.sql.StreamConfig` or a
-    function returning one). With ``train_blocks`` the train split is finite and the task
-    can be cached offline (``seqio.scripts.cache_tasks_main``, fanning out over
-    ``num_shards``)."""
+    function returning one). Its examples are fitted to the lengths the dataset is asked
+    for (:func:`symjax.tasks.preprocessors.sql_execution`).
+
+    With ``train_blocks`` the train split is finite and the task can be cached offline
+    (``seqio.scripts.cache_tasks_main``, fanning out over ``num_shards``): seqio gives the
+    steps before its cache no lengths, so the examples are fitted to ``cache_lengths``
+    (default :data:`CACHE_LENGTHS`, the paper's 2048 / 128) before caching, and a dataset
+    asked for shorter lengths afterwards is refused."""
     source = SqlExecutionSource(
         config, seed=seed, train_blocks=train_blocks, eval_blocks=eval_blocks, num_shards=num_shards
     )
-    _add_task(name, source, metrics.sql_execution_metrics, cacheable=train_blocks is not None)
+    if train_blocks is None:
+        if cache_lengths is not None:
+            raise ConfigError("cache_lengths is for a cacheable task: give train_blocks too")
+        steps: list = [functools.partial(preprocessors.sql_execution, source=source)]
+    else:
+        lengths = dict(cache_lengths or CACHE_LENGTHS)
+        preprocessors.fit_lengths(lengths)  # checks them
+        steps = [
+            functools.partial(preprocessors.sql_execution_at, source=source, lengths=lengths),
+            seqio.CacheDatasetPlaceholder(),
+            functools.partial(preprocessors.check_fitted_lengths, task=name, lengths=lengths),
+        ]
+    _add_task(name, source, steps, metrics.sql_execution_metrics)
     return seqio.TaskRegistry.get(name)
+
+
+def _add_benchmark_task(name: str, source: seqio.DataSource, metric_fn) -> None:
+    _add_task(name, source, [functools.partial(preprocessors.benchmark, source=source)], metric_fn)
 
 
 def eval_task_name(benchmark: str, *, template: int = 0, part: str | None = None) -> str:
@@ -151,7 +171,8 @@ def _stream_config(table_style: str, instruction: str):
     def build():
         from symjax.sql import StreamConfig
 
-        return StreamConfig(table_style=table_style, instruction=instruction)
+        # the token budget of the lengths the task is asked for is the only input budget
+        return StreamConfig(table_style=table_style, instruction=instruction, max_input_chars=None)
 
     return build
 
@@ -171,7 +192,7 @@ def demo_stream_config():
         sampler=SamplerConfig(family_weights={f: 1.0 for f in DEMO_FAMILIES}, difficulty="easy",
                               max_answer_values=1),
         sql_style="tapex", table_style="indexed", instruction="execute",
-        max_input_chars=200, sql_reserve_chars=90, max_cell_chars=16,
+        max_input_chars=200, sql_reserve_chars=90, sql_reserve_tokens=90, max_cell_chars=16,
     )
 
 
@@ -210,7 +231,8 @@ def register_all() -> tuple[str, ...]:
     register_sql_execution_task("symjax_sql_execution_demo", config=demo_stream_config)
     # FLAN from JSONL
     _add_task(
-        "symjax_flan_jsonl", JsonlSource(lambda: {"train": flan_source()["jsonl"]}), metrics.sql_execution_metrics
+        "symjax_flan_jsonl", JsonlSource(lambda: {"train": flan_source()["jsonl"]}), [preprocessors.jsonl],
+        metrics.sql_execution_metrics,
     )
     # zero-shot eval
     for bench in TEMPLATE_BENCHMARKS:
@@ -218,17 +240,18 @@ def register_all() -> tuple[str, ...]:
         for k in range(num_templates(bench)):
             config_fn = eval_prompt_config if bench != "svamp" else None
             source = BenchmarkSource(bench, template=k, splits=splits, config_fn=config_fn)
-            _add_task(f"symjax_{bench}_template_{k}", source, metrics.METRIC_FNS[bench])
+            _add_benchmark_task(f"symjax_{bench}_template_{k}", source, metrics.METRIC_FNS[bench])
         _add_mixture(f"symjax_{bench}_templates", [f"symjax_{bench}_template_{k}" for k in range(num_templates(bench))],
                      default_rate=1.0)
     wtq_tfds = [f"symjax_wtq_tfds_template_{k}" for k in range(num_templates("wtq"))]
     for k, name in enumerate(wtq_tfds):
-        _add_task(name, WtqTfdsSource(template=k, config_fn=eval_prompt_config), metrics.wtq_tfds_metrics)
+        _add_benchmark_task(name, WtqTfdsSource(template=k, config_fn=eval_prompt_config), metrics.wtq_tfds_metrics)
     _add_mixture("symjax_wtq_tfds_templates", wtq_tfds, default_rate=1.0)
     for task in BBH_TASKS:
-        _add_task(f"symjax_bbh_{task}", BenchmarkSource("bbh", part=task, splits=("test",)), metrics.bbh_metrics)
+        _add_benchmark_task(f"symjax_bbh_{task}", BenchmarkSource("bbh", part=task, splits=("test",)),
+                            metrics.bbh_metrics)
     for subject in MMLU_SUBJECTS:
-        _add_task(
+        _add_benchmark_task(
             f"symjax_mmlu_{subject}", BenchmarkSource("mmlu", part=subject, config_fn=eval_prompt_config),
             metrics.mmlu_metrics,
         )

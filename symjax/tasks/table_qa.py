@@ -55,15 +55,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from symjax.errors import DataError, MissingDataError, TableError
+from symjax.tasks.prompts import num_templates
 from symjax.tasks.prompts import template as get_template
-from symjax.tasks.records import (
-    EvalExample,
-    TablePromptConfig,
-    find_file,
-    stable_seed,
-    table_prompt,
-    visible_table,
-)
+from symjax.tasks.records import EvalExample, TablePromptConfig, find_file, fit_table_prompt, stable_seed
 from symjax.tasks.wtq_evaluator import tsv_unescape, tsv_unescape_list
 
 __all__ = [
@@ -466,20 +460,25 @@ def table_questions_to_examples(
     questions: Iterable[TableQuestion],
     template: int,
     config: TablePromptConfig | None = None,
+    *,
+    unfit: list | None = None,
 ) -> list[EvalExample]:
-    """Prompted examples for template ``template`` of ``benchmark``: each table is cut to
-    the budget (:func:`~symjax.tasks.records.visible_table`), linearized and put in the
-    template. A table that cannot fit even one row raises :class:`DataError`."""
+    """Prompted examples for template ``template`` of ``benchmark``: each table is cut so the
+    prompt fits the budget (:func:`~symjax.tasks.records.fit_table_prompt`), linearized and
+    put in the template. A prompt that cannot fit even with one row raises
+    :class:`DataError`, or, with ``unfit`` (a list), is appended to it as ``(id, reason)``."""
     config = config or TablePromptConfig()
     text = get_template(benchmark, template)
+    siblings = [get_template(benchmark, k) for k in range(num_templates(benchmark))]
     out = []
     for q in questions:
         try:
-            table = visible_table(q.table, q.question, config, stable_seed(q.id))
+            prompt, _ = fit_table_prompt(text, q.table, q.question, config, stable_seed(q.id),
+                                         sibling_templates=siblings)
         except TableError as e:
+            if unfit is not None:
+                unfit.append((q.id, f"the prompt cannot fit: {e}"))
+                continue
             raise DataError(f"{benchmark} example {q.id}: the table cannot fit the prompt budget: {e}") from e
-        out.append(EvalExample(
-            id=q.id, inputs=table_prompt(text, table, q.question, config), targets=q.target,
-            gold=dict(q.gold, answers=q.answers),
-        ))
+        out.append(EvalExample(id=q.id, inputs=prompt, targets=q.target, gold=dict(q.gold, answers=q.answers)))
     return out

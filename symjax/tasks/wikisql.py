@@ -7,8 +7,8 @@ Files (``root`` is the benchmark folder, or its ``data/`` subfolder as extracted
 "header", "types", "rows", ...}``). Ids are TAPAS's ``<split>-<line index>``.
 
 **Gold answers (TAPAS convention, ``tapas/utils/wikisql_utils.py``).** The table is first
-cut to the prompt budget (:func:`~symjax.tasks.records.visible_table`, the same for every
-template). The gold query ``SELECT agg(col_sel) WHERE cond AND ...`` is built as a
+cut to the prompt budget (:func:`~symjax.tasks.records.fit_table_prompt`, the same for
+every template). The gold query ``SELECT agg(col_sel) WHERE cond AND ...`` is built as a
 :mod:`symjax.sql.plan` and run by :func:`symjax.sql.run_plan` on an *execution view* of
 that visible table in which
 
@@ -37,8 +37,9 @@ from typing import Any
 
 from symjax.errors import DataError, TableError
 from symjax.tasks.metrics import convert_to_float
-from symjax.tasks.records import (EvalExample, TablePromptConfig, find_file, json_objects, stable_seed,
-                                  table_prompt, visible_table)
+from symjax.tasks.records import (EvalExample, TablePromptConfig, find_file, fit_table_prompt, json_objects,
+                                  stable_seed)
+from symjax.tasks.prompts import num_templates
 from symjax.tasks.prompts import template as get_template
 
 __all__ = ["AGG_OPS", "COND_OPS", "WikiSqlQuestion", "read_wikisql", "wikisql_gold", "wikisql_examples", "EMPTY_TARGET"]
@@ -211,18 +212,26 @@ def _single(cell: str) -> str:
 
 
 def wikisql_examples(
-    questions: list[WikiSqlQuestion], template: int, config: TablePromptConfig | None = None
+    questions: list[WikiSqlQuestion], template: int, config: TablePromptConfig | None = None, *,
+    unfit: list | None = None,
 ) -> list[EvalExample]:
-    """Prompted examples; gold answers from :func:`wikisql_gold` on the visible table."""
+    """Prompted examples; gold answers from :func:`wikisql_gold` on the visible table. A
+    prompt that cannot fit raises :class:`DataError`, or, with ``unfit`` (a list), is
+    appended to it as ``(id, reason)``."""
     config = config or TablePromptConfig()
     text = get_template("wikisql", template)
+    siblings = [get_template("wikisql", k) for k in range(num_templates("wikisql"))]
     out = []
     for q in questions:
         try:
-            table = visible_table(q.table, q.question, config, stable_seed(q.id))
+            prompt, table = fit_table_prompt(text, q.table, q.question, config, stable_seed(q.id),
+                                             sibling_templates=siblings)
         except TableError as e:
+            if unfit is not None:
+                unfit.append((q.id, f"the prompt cannot fit: {e}"))
+                continue
             raise DataError(f"wikisql example {q.id}: the table cannot fit the prompt budget: {e}") from e
         gold = wikisql_gold(q, table)
         target = ", ".join(gold["answers"]) if gold["answers"] else EMPTY_TARGET
-        out.append(EvalExample(q.id, table_prompt(text, table, q.question, config), target, gold))
+        out.append(EvalExample(q.id, prompt, target, gold))
     return out
