@@ -49,7 +49,7 @@ TrainConfig.model = %MODEL
 TrainConfig.vocabulary = %VOCABULARY
 TrainConfig.model_dir = %MODEL_DIR
 TrainConfig.mixture_or_task_name = "symjax_sql_execution_demo"
-TrainConfig.task_feature_lengths = {"inputs": 64, "targets": 8}
+TrainConfig.task_feature_lengths = {"inputs": 200, "targets": 16}
 TrainConfig.batch_size = 8
 TrainConfig.train_steps = 4
 TrainConfig.optimizer = "adafactor"
@@ -99,7 +99,7 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
                               "--gin.TrainConfig.eval_loss_batches=1",
                               "--gin.TrainConfig.infer_num_examples=8",
                               "--gin.TrainConfig.eval_batch_size=8",
-                              "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 8}"])
+                              "--gin.TASK_FEATURE_LENGTHS={'inputs': 200, 'targets': 16}"])
     assert code == 0
     for name in ("config.gin", "config.json", "metrics.jsonl"):
         assert (run / name).is_file(), name
@@ -120,7 +120,7 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
     out = tmp_path / "zero_shot"
     code = binary.eval_main(["symjax.eval", *common, "--gin_file=gin/local/cpu_demo_eval.gin",
                              f"--gin.EVAL_OUTPUT_DIR='{out}'", "--gin.EvalConfig.num_examples=16",
-                             "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 8}"])
+                             "--gin.TASK_FEATURE_LENGTHS={'inputs': 200, 'targets': 16}"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "symjax_sql_execution_demo" in printed and "majority baseline" in printed
@@ -185,11 +185,16 @@ def test_sigterm_saves_and_sigkill_resume_is_bitwise(gin_path, tmp_path):
     assert set(ref_loss) == set(range(1, target + 1))
 
 
-def test_stop_after_steps_then_resume_equals_straight_run(gin_path, tmp_path):
+def test_stop_after_steps_then_resume_equals_straight_run(gin_path, tmp_path, caplog):
     run = tmp_path / "split"
     first = train(make_config(gin_path, run, "TrainConfig.stop_after_steps = 2"))
     assert first.step == 2 and not first.preempted
-    second = train(make_config(gin_path, run, "TrainConfig.accumulation_steps = 1"), keep_params=True)
+    # the input pipeline's position is saved with the checkpoint and restored, not replayed
+    assert (run / "checkpoints" / "2" / "data" / "process_0-of-1.tfdata").stat().st_size > 0
+    with caplog.at_level("INFO", logger="symjax"):
+        second = train(make_config(gin_path, run, "TrainConfig.accumulation_steps = 1"), keep_params=True)
+    assert any("restored to its saved position" in r.message for r in caplog.records)
+    assert not any("skipping" in r.message for r in caplog.records)
     straight = train(make_config(gin_path, tmp_path / "straight"), keep_params=True)
     assert second.step == straight.step == 4
     assert_params_equal(second.params, straight.params)

@@ -192,7 +192,7 @@ def demo_stream_config():
         sampler=SamplerConfig(family_weights={f: 1.0 for f in DEMO_FAMILIES}, difficulty="easy",
                               max_answer_values=1),
         sql_style="tapex", table_style="indexed", instruction="execute",
-        max_input_chars=200, sql_reserve_chars=90, sql_reserve_tokens=90, max_cell_chars=16,
+        max_input_chars=200, sql_reserve_chars=90, max_cell_chars=16,
     )
 
 

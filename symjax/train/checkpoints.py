@@ -4,8 +4,11 @@ A checkpoint ``<model_dir>/checkpoints/<step>/`` holds two items:
 
 * ``state``: the train state ``{"params", "opt_state", "step"}`` (orbax ``StandardSave``,
   tensorstore/OCDBT, each host writing its shards);
-* ``meta``: JSON ``{"step", "data_batches", "format", "config"}``; ``data_batches`` is the
-  data position (global batches consumed), ``config`` the run's resolved config.
+* ``meta``: JSON ``{"step", "data_batches", "format", "config"}``; ``data_batches`` counts
+  the global batches consumed, ``config`` is the run's resolved config;
+* ``data``: each host's input-pipeline position (``process_<i>-of-<n>.tfdata``, the bytes
+  of :meth:`symjax.train.data.TrainBatches.state`), restored in constant time; absent when
+  the pipeline could not be saved (then a restart replays ``data_batches`` batches).
 
 orbax writes into a temporary directory and renames it when every file is written, so a
 checkpoint directory either is complete or does not appear under its final name (a run
@@ -34,6 +37,49 @@ def _ocp():
     import orbax.checkpoint as ocp
 
     return ocp
+
+
+def _process_file() -> str:
+    import jax
+
+    return f"process_{jax.process_index()}-of-{jax.process_count()}.tfdata"
+
+
+_DATA_CLASSES: dict[str, Any] = {}
+
+
+def _data_classes() -> tuple[Any, Any, Any]:
+    """orbax handler and args of the ``data`` item (defined on first use: orbax is imported
+    lazily)."""
+    if _DATA_CLASSES:
+        return _DATA_CLASSES["handler"], _DATA_CLASSES["save"], _DATA_CLASSES["restore"]
+    import dataclasses
+
+    ocp = _ocp()
+
+    class DataStateHandler(ocp.CheckpointHandler):
+        """Every host writes its own input-pipeline position into the item's directory."""
+
+        def save(self, directory, args):
+            if args.state is not None:
+                (directory / _process_file()).write_bytes(args.state)
+
+        def restore(self, directory, args=None):
+            path = directory / _process_file()
+            return path.read_bytes() if path.exists() else None
+
+    @ocp.args.register_with_handler(DataStateHandler, for_save=True)
+    @dataclasses.dataclass
+    class DataStateSave(ocp.args.CheckpointArgs):
+        state: bytes | None
+
+    @ocp.args.register_with_handler(DataStateHandler, for_restore=True)
+    @dataclasses.dataclass
+    class DataStateRestore(ocp.args.CheckpointArgs):
+        pass
+
+    _DATA_CLASSES.update(handler=DataStateHandler, save=DataStateSave, restore=DataStateRestore)
+    return DataStateHandler, DataStateSave, DataStateRestore
 
 
 def checkpoint_steps(model_dir: str) -> list[int]:
@@ -92,8 +138,11 @@ class Checkpointer:
             max_to_keep=keep, enable_async_checkpointing=async_save, create=True,
             cleanup_tmp_directories=True,
         )
-        self._manager = ocp.CheckpointManager(self.directory, options=options,
-                                              item_names=("state", "meta"))
+        handler, _, _ = _data_classes()
+        self._manager = ocp.CheckpointManager(
+            self.directory, options=options,
+            item_handlers={"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler(),
+                           "data": handler()})
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
@@ -101,15 +150,19 @@ class Checkpointer:
     def all_steps(self) -> list[int]:
         return sorted(self._manager.all_steps())
 
-    def save(self, *, step: int, state: Any, data_batches: int, config: Mapping[str, Any]) -> bool:
-        """Start saving ``state`` as checkpoint ``step``; returns False if it already exists."""
+    def save(self, *, step: int, state: Any, data_batches: int, config: Mapping[str, Any],
+             data_state: bytes | None = None) -> bool:
+        """Start saving ``state`` (and this host's input-pipeline position ``data_state``)
+        as checkpoint ``step``; returns False if it already exists."""
         ocp = _ocp()
         if step in self._manager.all_steps():
             return False
+        _, data_save, _ = _data_classes()
         meta = {"step": int(step), "data_batches": int(data_batches),
                 "format": CHECKPOINT_FORMAT, "config": dict(config)}
         self._manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta),
+            data=data_save(data_state)), force=True)
         log.info("saving checkpoint %d to %s", step, self.directory)
         return True
 
@@ -143,6 +196,17 @@ class Checkpointer:
         except Exception as e:
             raise self._corrupt(step, e) from e
         return restored["state"], meta
+
+    def read_data_state(self, step: int) -> bytes | None:
+        """This host's input-pipeline position saved with checkpoint ``step`` (``None`` when
+        the checkpoint has none)."""
+        from etils import epath
+
+        path = epath.Path(self._path(step)) / "data" / _process_file()
+        try:
+            return path.read_bytes() if path.exists() else None
+        except OSError as e:
+            raise self._corrupt(step, e) from e
 
     def _path(self, step: int) -> str:
         return os.path.join(self.directory, str(step))

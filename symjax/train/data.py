@@ -6,25 +6,29 @@ by default), then batches of this host's share of the global batch. On several h
 host reads only its shard (``shard_info`` = process index / process count) and
 :func:`to_global` assembles the global ``jax.Array`` sharded on the mesh.
 
-Data position. The pipeline is a pure function of its arguments (fixed shuffle seed,
-deterministic ``tf.data``), so the position is simply the number of batches consumed:
-a resumed run rebuilds the pipeline and skips that many batches, and sees exactly the
-batches an uninterrupted run would have seen. Skipping regenerates the skipped examples
-(for the SQL stream about 15,000 examples/s per host), the price of bitwise resumption
-with generated sources that ``tf.data`` cannot checkpoint.
+Data position. :class:`TrainBatches` saves ``tf.data``'s iterator state with each
+checkpoint (for the SQL tasks, whose source is a ``Dataset.range`` of block numbers, that is
+the block and the offset in it plus the buffers downstream), so a resumed run continues
+where the saved one stopped, in constant time, and sees exactly the batches an
+uninterrupted run would have. A pipeline ``tf.data`` cannot save (a ``from_generator``
+source of another project) falls back to replay: the pipeline is deterministic, so
+skipping the consumed batches regenerates the same position, at the source's speed.
 
 :func:`check_vocabularies` is the t5x check that the task's vocabulary is the model's.
 """
 from __future__ import annotations
 
+import io
 import logging
+import os
+import zipfile
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from symjax.errors import ConfigError, DataError, VocabularyError
 
-__all__ = ["MODEL_FEATURES", "get_provider", "train_batches", "eval_batches", "feature_converter",
+__all__ = ["MODEL_FEATURES", "TrainBatches", "get_provider", "train_batches", "eval_batches", "feature_converter",
            "check_vocabularies", "task_vocabularies", "to_global"]
 
 log = logging.getLogger(__name__)
@@ -125,12 +129,81 @@ def _pipeline_options() -> Any:
     return options
 
 
+class TrainBatches:
+    """Endless host batches ``{feature: int32 [batch_size, length]}`` of a ``tf.data``
+    pipeline whose position can be saved and restored (:meth:`state`, :meth:`restore`).
+
+    The position is ``tf.data``'s own iterator state: for the SQL tasks the block number and
+    the offset in the block, plus what the pipeline holds at that moment (the shuffle
+    buffer, partly packed rows, prefetched batches), so a restored pipeline hands out
+    exactly the batches an uninterrupted one would have, without regenerating any."""
+
+    def __init__(self, dataset: Any):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._dataset = dataset
+        self._iterator = iter(dataset)
+        self.saveable = True
+
+    def __iter__(self) -> "TrainBatches":
+        return self
+
+    def __next__(self) -> dict[str, np.ndarray]:
+        batch = next(self._iterator)
+        return {k: np.asarray(v, np.int32) for k, v in batch.items()}
+
+    def state(self) -> bytes | None:
+        """The position, as bytes; ``None`` when the pipeline cannot be saved (a source
+        ``tf.data`` cannot checkpoint, such as ``Dataset.from_generator``), in which case a
+        restart replays the consumed batches instead."""
+        import tempfile
+
+        if not self.saveable:
+            return None
+        with tempfile.TemporaryDirectory(prefix="symjax_data_") as tmp:
+            try:
+                prefix = self._tf.train.Checkpoint(iterator=self._iterator).write(os.path.join(tmp, "data"))
+            except (self._tf.errors.OpError, ValueError, TypeError) as e:
+                self.saveable = False
+                log.warning("the input pipeline's position cannot be saved (%s: %s); a restart will replay "
+                            "the consumed batches instead", type(e).__name__, str(e)[:300])
+                return None
+            del prefix
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+                for name in sorted(os.listdir(tmp)):
+                    archive.write(os.path.join(tmp, name), arcname=name)
+            return buffer.getvalue()
+
+    def restore(self, state: bytes) -> None:
+        """Continue from a position saved by :meth:`state` on the same pipeline."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="symjax_data_") as tmp:
+            try:
+                with zipfile.ZipFile(io.BytesIO(state)) as archive:
+                    for name in archive.namelist():
+                        if os.path.basename(name) != name or not name.startswith("data"):
+                            raise ValueError(f"unexpected member {name!r}")
+                        with open(os.path.join(tmp, name), "wb") as f:
+                            f.write(archive.read(name))
+                status = self._tf.train.Checkpoint(iterator=self._iterator).read(os.path.join(tmp, "data"))
+                status.assert_consumed()
+            except (zipfile.BadZipFile, self._tf.errors.OpError, AssertionError, ValueError) as e:
+                raise DataError(
+                    f"the saved input-pipeline position does not fit this pipeline ({type(e).__name__}: "
+                    f"{str(e)[:300]}); the data configuration changed since the checkpoint, or the file is "
+                    "damaged"
+                ) from e
+
+
 def train_batches(*, name: str, feature_lengths: Mapping[str, int], batch_size: int, seed: int,
                   pack: bool = True, use_cached: bool = False, skip_batches: int = 0,
-                  shard_index: int = 0, num_shards: int = 1, split: str = "train"
-                  ) -> Iterator[dict[str, np.ndarray]]:
-    """Endless host batches ``{feature: int32 [batch_size, length]}`` of the train split,
-    starting after ``skip_batches`` batches (the data position of a resumed run).
+                  shard_index: int = 0, num_shards: int = 1, split: str = "train") -> TrainBatches:
+    """Endless host batches of the train split (:class:`TrainBatches`), starting after
+    ``skip_batches`` batches (which regenerates them; a saved position restores in
+    constant time instead, :meth:`TrainBatches.restore`).
 
     ``batch_size`` is this host's share of the global batch."""
     import tensorflow as tf
@@ -143,11 +216,10 @@ def train_batches(*, name: str, feature_lengths: Mapping[str, int], batch_size: 
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.with_options(_pipeline_options())
     if skip_batches:
-        log.info("skipping %d batches to restore the data position", skip_batches)
+        log.info("skipping %d batches to restore the data position (replay)", skip_batches)
         ds = ds.skip(skip_batches)
     ds = ds.prefetch(tf.data.AUTOTUNE)
-    for batch in ds.as_numpy_iterator():
-        yield {k: np.asarray(v, np.int32) for k, v in batch.items()}
+    return TrainBatches(ds)
 
 
 def eval_batches(*, name: str, feature_lengths: Mapping[str, int], batch_size: int,

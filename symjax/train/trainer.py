@@ -12,8 +12,9 @@
    initialised, sharded by the partitioning rules; the optimizer state is sharded as the
    compiler propagates from the parameters;
 4. resume: the latest checkpoint in ``<model_dir>/checkpoints`` restores parameters,
-   optimizer state, step and data position, so a run killed after step k and restarted
-   reaches bitwise the same parameters at step n as an uninterrupted run (on CPU);
+   optimizer state, step and the input pipeline's saved position (constant time, no
+   replay; :class:`symjax.train.data.TrainBatches`), so a run killed after step k and
+   restarted reaches bitwise the same parameters at step n as an uninterrupted run (on CPU);
 5. the loop: one jitted step per global batch (gradient accumulation inside), metrics every
    ``log_period`` steps (log line with rate and ETA, TensorBoard, ``metrics.jsonl``),
    checkpoints every ``checkpoint_period`` steps (async), teacher-forced eval loss and
@@ -352,10 +353,12 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
         checkpointer = Checkpointer(model_dir=config.model_dir, keep=config.keep_checkpoints,
                                     async_save=config.async_checkpointing)
         latest = checkpointer.latest_step()
+        data_state = None
         if latest is not None:
             state, meta = checkpointer.restore(step=latest, abstract_state=abstract_state)
             data_batches = int(meta["data_batches"])
-            log.info("resumed from checkpoint %d (data position %d batches)", latest, data_batches)
+            data_state = checkpointer.read_data_state(latest)
+            log.info("resumed from checkpoint %d (%d batches consumed)", latest, data_batches)
         else:
             if config.initial_checkpoint:
                 host_params = load_model_params(path=config.initial_checkpoint, config=config.model)
@@ -382,11 +385,16 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
     evaluators = _build_evaluators(config) if (config.eval_mixtures and config.infer_eval) else []
     saved_config = config.to_dict()
     host_batch = config.batch_size // jax.process_count()
+    data_started = time.perf_counter()
     batches = data_lib.train_batches(
         name=config.mixture_or_task_name, feature_lengths=config.task_feature_lengths,
         batch_size=host_batch, seed=config.seed, pack=config.pack, use_cached=config.use_cached,
-        skip_batches=data_batches, shard_index=jax.process_index(),
+        skip_batches=data_batches if data_state is None else 0, shard_index=jax.process_index(),
         num_shards=jax.process_count())
+    if data_state is not None:
+        batches.restore(data_state)
+        log.info("input pipeline restored to its saved position in %.2f s (no replay)",
+                 time.perf_counter() - data_started)
     rng = jax.random.key(config.seed + 1)
     end_step = config.train_steps
     if config.stop_after_steps is not None:
@@ -461,7 +469,7 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                 if step % config.checkpoint_period == 0 or at_end or preemption.requested:
                     settle()
                     checkpointer.save(step=step, state=state, data_batches=data_batches,
-                                      config=saved_config)
+                                      config=saved_config, data_state=batches.state())
                 if config.eval_period and config.eval_mixtures and (
                         step % config.eval_period == 0 or step == config.train_steps):
                     eval_metrics = run_eval(step, state["params"])
