@@ -96,7 +96,7 @@ def test_local_and_bench_configs():
     assert gpu.model.dtype == "bfloat16"
     anchor = build(["gin/bench/cpu_anchor.gin"], [], "TrainConfig")
     m = anchor.model
-    assert (anchor.batch_size, anchor.task_feature_lengths, anchor.pack) == (32, {"inputs": 64, "targets": 64}, True)
+    assert (anchor.batch_size, anchor.task_feature_lengths, anchor.pack) == (32, {"inputs": 256, "targets": 64}, True)
     assert (m.vocab_size, m.d_model, m.num_heads, m.head_dim, m.num_encoder_layers,
             m.num_decoder_layers, m.d_ff, m.dtype, m.dropout_rate) == (384, 256, 4, 64, 2, 2, 1024, "float32", 0.0)
     assert anchor.optimizer == "adafactor" and anchor.vocabulary == "byte"

@@ -208,6 +208,13 @@ def test_tiny_t5x_run_on_a_symjax_task_then_paper_recipe(t5x_env, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "adafactor" / "checkpoint_4").is_dir()
     assert "training_eval/symjax_sql_execution" in res.stderr
+    # save_dataset: the SQL task's tf.data pipeline is saved with the checkpoint...
+    assert any(p.name.startswith("train_ds") for p in (tmp_path / "adafactor" / "checkpoint_4").iterdir())
+    # ...and restored when the run continues in its MODEL_DIR
+    res = _t5x_train(env, tmp_path / "adafactor", "--gin.TRAIN_STEPS=6", "--gin.EVAL_PERIOD=2",
+                     "--gin.utils.SaveCheckpointConfig.period=2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "adafactor" / "checkpoint_6").is_dir()
     # The paper recipe from that checkpoint: params and step restored, AdamW state fresh.
     res = _t5x_train(env, tmp_path / "adamw", "--gin_file=gin/t5x/recipe_paper_adamw.gin",
                      f'--gin.INITIAL_CHECKPOINT_PATH="{tmp_path / "adafactor" / "checkpoint_4"}"',
