@@ -263,3 +263,46 @@ def test_an_unreadable_vocabulary_is_a_typed_error_naming_the_offline_choices():
             assert path in str(info.value)
         finally:
             T.set_vocabulary(None)
+
+
+# ---------------------------------------------------------------------------- files
+def test_generated_files_fitted_to_lengths_read_back_as_a_seqio_task_whole(tmp_path):
+    """tools/generate_sql_data.py --inputs_length/--targets_length, registered as the README
+    shows (seqio.TFExampleDataSource), is read at those lengths without any cut."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "sql"
+    proc = subprocess.run(
+        [sys.executable, "tools/generate_sql_data.py", "--num_examples=300", f"--output={out}",
+         "--format=tfrecord", "--num_shards=2", "--inputs_length=320", "--targets_length=32"],
+        cwd=repo, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    name = "symjax_test_sql_files"
+    if name in seqio.TaskRegistry.names():
+        seqio.TaskRegistry.remove(name)
+    string = tf.io.FixedLenFeature([], tf.string)
+    seqio.TaskRegistry.add(
+        name,
+        source=seqio.TFExampleDataSource(
+            {"train": str(out) + "-*-of-00002.tfrecord"},
+            feature_description={"inputs": string, "targets": string, "sql": string, "family": string,
+                                 "table": string, "answer": tf.io.RaggedFeature(tf.string)}),
+        preprocessors=[seqio.preprocessors.tokenize, seqio.preprocessors.append_eos_after_trim],
+        output_features=registry.output_features(seqio.ByteVocabulary()))
+    try:
+        lengths = {"inputs": 320, "targets": 32}
+        ds = seqio.get_mixture_or_task(name).get_dataset(lengths, split="train", shuffle=False,
+                                                         trim_output_features=False)
+        assert preprocessors.check_lengths(ds, lengths, name=name) == 300
+    finally:
+        seqio.TaskRegistry.remove(name)
+
+
+def test_offline_default_vocabulary_stops_the_trainer_with_a_typed_error():
+    from symjax.train import data
+
+    with pytest.raises(VocabularyError, match="SYMJAX_VOCABULARY=byte"):
+        data.check_vocabularies(name="symjax_sql_execution", model_vocab_size=32128,
+                                vocabulary=seqio.SentencePieceVocabulary("/nonexistent/spm.model"))

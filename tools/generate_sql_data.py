@@ -1,7 +1,11 @@
 r"""Generate SQL-execution examples to JSONL or sharded TFRecord files.
 
     python tools/generate_sql_data.py --num_examples=100000 --output=/tmp/sql/train \
-        --format=tfrecord --num_shards=8 --seed=0
+        --format=tfrecord --num_shards=8 --seed=0 --inputs_length=2048 --targets_length=128
+
+With ``--inputs_length``/``--targets_length`` (and ``--vocabulary``) every example is
+fitted to those lengths as the seqio task fits them, so a model reading the files at those
+lengths sees every example whole; without, the character budget ``--max_input_chars``.
 
 Output file ``i`` of ``n`` holds shard ``i`` of the stream (``symjax.sql.examples(seed,
 shard_index=i, num_shards=n)``), so files are disjoint, reproducible one by one, and can be
@@ -28,12 +32,21 @@ flags.DEFINE_enum("format", "jsonl", ["jsonl", "tfrecord"], "Output format.")
 flags.DEFINE_integer("num_shards", 1, "Number of output files (stream shards).")
 flags.DEFINE_integer("workers", 1, "Processes writing shards in parallel.")
 flags.DEFINE_enum("sql_style", "standard", ["standard", "tapex"], "SQL style in the inputs.")
-flags.DEFINE_enum("table_style", "tapex", ["tapex", "indexed", "markdown"], "Table linearization.")
+flags.DEFINE_enum("table_style", "indexed", ["tapex", "indexed", "markdown"],
+                  "Table linearization (default: the registered symjax_sql_execution task's).")
 flags.DEFINE_string("instruction", "execute", "Instruction key (execute, result, run, answer) or text.")
 flags.DEFINE_enum("layout", "sql_first", ["sql_first", "table_first"], "Prompt layout.")
 flags.DEFINE_bool("lowercase", False, "Lower-case inputs and targets (TAPEX).")
 flags.DEFINE_integer("queries_per_table", 16, "Queries sampled per table.")
-flags.DEFINE_integer("max_input_chars", 6000, "Character budget of the inputs (0: none).")
+flags.DEFINE_integer("max_input_chars", 6000,
+                     "Character budget of the inputs (0: none; ignored with --inputs_length).")
+flags.DEFINE_integer("inputs_length", 0,
+                     "Fit every example to a model's input length in tokens of --vocabulary (EOS "
+                     "included), as the seqio task does: tables are cut before execution, queries "
+                     "that still do not fit are left out. 0: the character budget.")
+flags.DEFINE_integer("targets_length", 0, "With --inputs_length: the target length in tokens (EOS included).")
+flags.DEFINE_string("vocabulary", "byte",
+                    "With --inputs_length: 'byte' (seqio.ByteVocabulary) or a SentencePiece .model path.")
 flags.DEFINE_string("families", None, "Family weights, e.g. 'count=1,superlative=2' (default: all).")
 flags.DEFINE_enum("difficulty", "medium", ["easy", "medium", "hard"], "WHERE complexity.")
 flags.DEFINE_string("tables_dir", None, "Sample SQL over the tables in this directory instead of synthetic ones.")
@@ -53,6 +66,14 @@ def _config():
                 weights[name.strip()] = float(w) if w else 1.0
             except ValueError:
                 raise ConfigError(f"--families: bad weight in {item!r}; use name=number") from None
+    fit: dict = {}
+    if FLAGS.inputs_length or FLAGS.targets_length:
+        if FLAGS.inputs_length < 2 or FLAGS.targets_length < 2:
+            raise ConfigError(
+                f"--inputs_length and --targets_length go together and must be >= 2 tokens, got "
+                f"{FLAGS.inputs_length} and {FLAGS.targets_length}")
+        fit = dict(tokenizer=_tokenizer(), max_input_tokens=FLAGS.inputs_length - 1,
+                   max_target_tokens=FLAGS.targets_length - 1)
     return StreamConfig(
         tables=FLAGS.tables_dir,
         sampler=SamplerConfig(family_weights=weights, difficulty=FLAGS.difficulty),
@@ -62,8 +83,21 @@ def _config():
         instruction=FLAGS.instruction,
         layout=FLAGS.layout,
         lowercase=FLAGS.lowercase,
-        max_input_chars=FLAGS.max_input_chars or None,
+        max_input_chars=None if fit else (FLAGS.max_input_chars or None),
+        **fit,
     )
+
+
+def _tokenizer():
+    from symjax.sql.tokens import ByteTokenizer
+
+    if FLAGS.vocabulary == "byte":
+        return ByteTokenizer()
+    import seqio
+
+    from symjax.tasks.tokenizers import tokenizer_for
+
+    return tokenizer_for(seqio.SentencePieceVocabulary(FLAGS.vocabulary))
 
 
 def _shard_path(i: int, n: int) -> str:

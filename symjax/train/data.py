@@ -74,7 +74,11 @@ def _describe_vocabulary(vocab: Any) -> str:
 
 def check_vocabularies(*, name: str, vocabulary: Any, model_vocab_size: int) -> None:
     """Every task of ``name`` must use ``vocabulary`` (the run's), and the model's output
-    layer must cover it. Raises :class:`VocabularyError` naming both vocabularies."""
+    layer must cover it. Raises :class:`VocabularyError` naming both vocabularies, or, when
+    a SentencePiece model cannot be read (offline), the offline alternatives."""
+    from symjax.tasks.tokenizers import load_vocabulary
+
+    load_vocabulary(vocabulary)
     for task, vocab in task_vocabularies(name).items():
         if vocab != vocabulary:
             raise VocabularyError(
