@@ -7,7 +7,9 @@ writes to ``output_dir``:
 
 * ``<task>-<step>.jsonl``: one line per example (inputs, prediction, target), seqio's
   ``JSONLogger`` format, read by ``tools/evaluate_predictions.py``;
-* ``metrics.json``: ``{task: {metric: value}}``;
+* ``metrics.json``: ``{task: {metric: value}}`` (benchmark tasks also give
+  ``examples_left_out``: examples that cannot fit the lengths even with the table cut and
+  the shots dropped, which are not in the dataset and so not scored);
 * ``report.md``: a markdown table (task, examples, main metric, all metrics);
 * TensorBoard events under ``output_dir/inference_eval`` and ``metrics.jsonl``.
 
@@ -117,6 +119,15 @@ def markdown_report(results: Mapping[str, Mapping[str, Any]], *, title: str) -> 
     return "\n".join(lines) + "\n"
 
 
+def _left_out(task: str, split: str, lengths: Mapping[str, int]) -> int | None:
+    """How many examples of a benchmark task could not fit ``lengths`` and are not in its
+    dataset (:meth:`symjax.tasks.sources.BenchmarkSource.unfit`); ``None`` for other tasks."""
+    import seqio
+
+    unfit = getattr(seqio.get_mixture_or_task(task).source, "unfit", None)
+    return None if unfit is None else len(unfit(split, dict(lengths)))
+
+
 def evaluate(config: EvalConfig) -> dict[str, dict[str, Any]]:
     """Evaluate ``config.checkpoint_path`` (see the module docstring)."""
     started = time.perf_counter()
@@ -150,6 +161,9 @@ def evaluate(config: EvalConfig) -> dict[str, dict[str, Any]]:
                     num_examples=config.num_examples, log_dir=config.output_dir)
                 try:
                     for task, metrics in evaluator.evaluate(model=model, params=params, step=step).items():
+                        left_out = _left_out(task, config.split, config.task_feature_lengths)
+                        if left_out is not None:
+                            metrics = {**metrics, "examples_left_out": left_out}
                         results[task] = metrics
                         writer.write(step=step, split="inference_eval",
                                      scalars={f"{task}/{k}": v for k, v in metrics.items()
