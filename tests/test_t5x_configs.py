@@ -201,20 +201,41 @@ def _t5x_train(env: dict, model_dir: Path, *flags: str) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
 
 
+def _train_losses(model_dir: Path) -> dict[int, float]:
+    """t5x's logged training loss per summary step (TensorBoard events under train/)."""
+    import tensorflow as tf
+
+    out = {}
+    for path in sorted((model_dir / "train").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "loss":
+                    out[event.step] = float(tf.make_ndarray(value.tensor))
+    return out
+
+
 def test_tiny_t5x_run_on_a_symjax_task_then_paper_recipe(t5x_env, tmp_path):
     env = {**t5x_env, "SYMJAX_VOCABULARY": "byte"}
-    res = _t5x_train(env, tmp_path / "adafactor", "--gin.TRAIN_STEPS=4", "--gin.EVAL_PERIOD=2",
-                     "--gin.utils.SaveCheckpointConfig.period=4")
+    seeded = ("--gin.EVAL_PERIOD=2", "--gin.train/utils.DatasetConfig.seed=0")
+    res = _t5x_train(env, tmp_path / "adafactor", "--gin.TRAIN_STEPS=4", "--gin.utils.SaveCheckpointConfig.period=4",
+                     *seeded)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "adafactor" / "checkpoint_4").is_dir()
     assert "training_eval/symjax_sql_execution" in res.stderr
-    # save_dataset: the SQL task's tf.data pipeline is saved with the checkpoint...
-    assert any(p.name.startswith("train_ds") for p in (tmp_path / "adafactor" / "checkpoint_4").iterdir())
-    # ...and restored when the run continues in its MODEL_DIR
-    res = _t5x_train(env, tmp_path / "adafactor", "--gin.TRAIN_STEPS=6", "--gin.EVAL_PERIOD=2",
-                     "--gin.utils.SaveCheckpointConfig.period=2")
+    # save_dataset: the SQL task's tf.data iterator is saved with the checkpoint...
+    assert (tmp_path / "adafactor" / "checkpoint_4" / "dataset" / "train_ds-000-of-001.index").is_file()
+    # ...and restored when the run continues in its MODEL_DIR: steps 5-6 read the batches an
+    # uninterrupted run reads, so their loss is the uninterrupted run's (without the saved
+    # iterator the stream would start again and the loss differ).
+    res = _t5x_train(env, tmp_path / "adafactor", "--gin.TRAIN_STEPS=6", "--gin.utils.SaveCheckpointConfig.period=2",
+                     *seeded)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "adafactor" / "checkpoint_6").is_dir()
+    res = _t5x_train(env, tmp_path / "whole", "--gin.TRAIN_STEPS=6", "--gin.utils.SaveCheckpointConfig.period=6",
+                     *seeded)
+    assert res.returncode == 0, res.stderr[-3000:]
+    resumed, whole = _train_losses(tmp_path / "adafactor"), _train_losses(tmp_path / "whole")
+    assert 6 in resumed and resumed[6] == whole[6], (resumed, whole)
     # The paper recipe from that checkpoint: params and step restored, AdamW state fresh.
     res = _t5x_train(env, tmp_path / "adamw", "--gin_file=gin/t5x/recipe_paper_adamw.gin",
                      f'--gin.INITIAL_CHECKPOINT_PATH="{tmp_path / "adafactor" / "checkpoint_4"}"',
