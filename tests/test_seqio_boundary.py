@@ -205,6 +205,11 @@ def test_examples_that_cannot_fit_are_counted_and_reported(vocabulary, caplog):
     assert len(unfit) + len(out) == total and unfit
     assert all(reason for _, reason in unfit)
     assert any("cannot fit" in r.message and "left out" in r.message for r in caplog.records)
+    # and the zero-shot eval reports the count next to the task's metrics
+    from symjax.train import zero_shot
+
+    assert zero_shot._left_out("symjax_wtq_template_0", "test", lengths) == len(unfit)
+    assert zero_shot._left_out("symjax_sql_execution", "validation", lengths) is None
 
 
 def test_bbh_and_mmlu_drop_shots_before_they_give_up(vocabulary):
