@@ -121,6 +121,19 @@ def test_setup_from_tarball_copies_it_to_every_worker(tmp_path):
     assert "tar -xzf ~/symjax.tar.gz -C ~/symjax" in ssh[-1] and "t5x" not in ssh[-1]
 
 
+def test_setup_warms_the_data_core_up_on_every_worker_unless_told_not_to():
+    [cmd] = ok("setup.sh", *LOC, "--symjax-git", "https://github.com/org/symjax")
+    assert "--worker=all" in cmd
+    remote = cmd[-1].removeprefix("--command=")
+    steps = [step.strip() for step in remote.split(";")]
+    install = next(i for i, step in enumerate(steps) if 'pip install -e ~/symjax"[train]"' in step)
+    assert steps[install + 1] == "python3 -m symjax.sql.warmup"  # after the install, before the import check
+    [cmd] = ok("setup.sh", *LOC, "--symjax-git", "https://github.com/org/symjax", "--no-warmup")
+    assert "symjax.sql.warmup" not in cmd[-1]
+    res = sh("setup.sh", "--help")
+    assert res.returncode == 0 and "--no-warmup" in res.stdout and "set -euo" not in res.stdout
+
+
 def test_setup_errors(tmp_path):
     fails("setup.sh", *LOC, message="--symjax-git URL")
     fails("setup.sh", *LOC, "--symjax-git", "u", "--symjax-tarball", "t.tgz", message="not both")

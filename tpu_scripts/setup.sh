@@ -14,6 +14,9 @@
 # --with-t5x            also install t5x (--t5x-ref, default main) from GitHub, with airio and
 #                       jestimator, and t5x's PyPI dependencies
 # --python PY           the workers' Python (default python3)
+# --no-warmup           skip compiling the data core's numba kernels on each worker
+#                       (python -m symjax.sql.warmup, about 1.5 min; otherwise every worker's
+#                       first training step pays it)
 # --dry-run             print the gcloud commands (and the script each worker runs)
 # --name/--zone/--project default to SYMJAX_TPU_NAME / SYMJAX_TPU_ZONE / SYMJAX_TPU_PROJECT;
 # SYMJAX_GIT_URL may give --symjax-git.
@@ -27,10 +30,11 @@ SYMJAX_TARBALL=""
 WITH_T5X=0
 T5X_REF="main"
 PYTHON="python3"
+WARMUP=1
 # t5x's PyPI dependencies that symjax[train] does not already bring (t5x/setup.py).
 T5X_PYPI_DEPS="clu fiddle chex jaxtyping cached_property grain tensorboard"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 while [[ $# -gt 0 ]]; do
   parse_common "$@"
@@ -42,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --with-t5x) WITH_T5X=1; shift ;;
     --t5x-ref) need_value "$@"; T5X_REF="$2"; shift 2 ;;
     --python) need_value "$@"; PYTHON="$2"; shift 2 ;;
+    --no-warmup) WARMUP=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -76,6 +81,10 @@ remote="set -euo pipefail"
 remote+="; $py -m pip install -U \"jax[tpu]\" -f https://storage.googleapis.com/jax-releases/libtpu_releases.html"
 remote+="; $fetch_symjax"
 remote+="; $py -m pip install -e ~/symjax\"[train]\""
+if ((WARMUP)); then
+  # numba caches the kernels in ~/symjax/symjax/sql/__pycache__ (the checkout is writable)
+  remote+="; $py -m symjax.sql.warmup"
+fi
 if ((WITH_T5X)); then
   ref="$(shell_quote "$T5X_REF")"
   remote+="; rm -rf ~/t5x_src && mkdir -p ~/t5x_src"

@@ -606,7 +606,10 @@ def _build_table(st: _Static, m: list[int], codes: np.ndarray, ivals: np.ndarray
     table = Table._from_arrays(tuple([headers[j][h] for j, h in zip(out, hvar)]), types, pool,
                                (type_codes(types), codes, ivals, rvals, nulls), name=ARCHETYPES[arch])
     if texts and len(pool) == len(texts):
-        table._cache["pool_bytes"] = text  # as Table.pool_bytes writes it
+        # as Table.pool_bytes writes it, read-only like that one: the kernels taking the pool
+        # are then compiled for one array type, not two
+        text.setflags(write=False)
+        table._cache["pool_bytes"] = text
     return table
 
 
