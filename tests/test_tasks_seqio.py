@@ -96,6 +96,30 @@ def test_vocabulary_setting_switches_every_task(monkeypatch):
         settings.vocabulary_from_spec("bytes")
 
 
+
+def test_configure_sets_several_settings_and_registers_once(monkeypatch, tmp_path):
+    calls = []
+    real = registry.register_all
+    monkeypatch.setattr(registry, "register_all", lambda: calls.append(1) or real())
+    try:
+        T.configure(vocabulary="byte", data_dir=tmp_path,
+                    flan={"jsonl": str(tmp_path / "*.jsonl"), "rate": "1:2"})
+        assert calls == [1]  # once for the three settings (each set_* alone re-registers)
+        vocab = seqio.get_mixture_or_task("symjax_sql_execution").output_features["inputs"].vocabulary
+        assert isinstance(vocab, seqio.ByteVocabulary)
+        assert T.data_dir() == tmp_path
+        assert settings.flan_source() == {"mixture": None, "jsonl": [str(tmp_path / "*.jsonl")], "rate": (1.0, 2.0)}
+        with pytest.raises(ConfigError, match="mapping of set_flan_source"):
+            T.configure(flan=str(tmp_path / "*.jsonl"))
+        T.configure()  # nothing set, nothing re-registered
+        assert calls == [1]
+        T.set_flan_source(rate="1:1")  # a single setter still re-registers by itself
+        assert calls == [1, 1]
+    finally:
+        T.configure(vocabulary=seqio.ByteVocabulary(), data_dir=FIXTURES, flan=None)
+    assert calls == [1, 1, 1]
+    assert settings.flan_source()["rate"] == (1.0, 3.0)
+
 # ---------------------------------------------------------------------------- SQL execution
 def test_sql_task_features_and_determinism():
     task = seqio.get_mixture_or_task("symjax_sql_execution")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 from symjax.tasks.settings import (
+    configure,
     data_dir,
     get_vocabulary,
     prompt_selection,
@@ -32,6 +33,7 @@ from symjax.tasks.settings import (
 )
 
 __all__ = [
+    "configure",
     "data_dir",
     "get_vocabulary",
     "prompt_selection",

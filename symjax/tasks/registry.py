@@ -57,7 +57,7 @@ from symjax.errors import ConfigError
 from symjax.tasks import metrics, preprocessors
 from symjax.tasks.general import BBH_TASKS, MMLU_SUBJECTS
 from symjax.tasks.prompts import num_templates
-from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, prompt_selection
+from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, on_change, prompt_selection
 from symjax.tasks.sources import BenchmarkSource, JsonlSource, SqlExecutionSource, WtqTfdsSource
 
 __all__ = [
@@ -209,10 +209,17 @@ def is_registered() -> bool:
     return _registered
 
 
+def _settings_changed() -> None:
+    if _registered:
+        register_all()
+
+
 def register_all() -> tuple[str, ...]:
     """(Re-)register every symjax task and mixture with the current settings; returns
-    their names."""
+    their names. Once registered, they are registered again whenever a setting changes
+    (:func:`symjax.tasks.settings.on_change`)."""
     global _registered
+    on_change(_settings_changed)
     from symjax.sql import INSTRUCTIONS, TABLE_STYLES, StreamConfig
 
     _remove_all()

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -56,6 +57,8 @@ from symjax.errors import ConfigError, DataError, VocabularyError
 
 __all__ = [
     "BENCHMARKS",
+    "configure",
+    "on_change",
     "DEFAULT_SPM_PATH",
     "DEFAULT_SPLIT_FILES",
     "data_dir",
@@ -381,9 +384,61 @@ def set_eval_prompt_config(config: Any) -> None:
     _state["eval_prompt_config"] = config
 
 
-def _reregister() -> None:
-    import sys
+# ---------------------------------------------------------------------------- changes
+# Modules whose state derives from these settings (the registry's seqio tasks) subscribe
+# with on_change; a setting that changes what the tasks build calls them. configure()
+# batches several settings into one call.
+_listeners: list[Callable[[], Any]] = []
+_batch = {"depth": 0, "changed": False}
+_UNSET: Any = object()
 
-    registry = sys.modules.get("symjax.tasks.registry")
-    if registry is not None and registry.is_registered():
-        registry.register_all()
+
+def on_change(callback: Callable[[], Any]) -> None:
+    """Call ``callback()`` after every change of a setting the tasks are built from (once
+    per :func:`configure`); subscribing the same callback twice has no effect."""
+    if callback not in _listeners:
+        _listeners.append(callback)
+
+
+def _reregister() -> None:
+    if _batch["depth"]:
+        _batch["changed"] = True
+        return
+    for callback in list(_listeners):
+        callback()
+
+
+def configure(*, vocabulary: Any = _UNSET, data_dir: Any = _UNSET, flan: Mapping[str, Any] | None = _UNSET,
+              prompt_selection: Any = _UNSET, eval_prompt_config: Any = _UNSET) -> None:
+    """Set several settings at once; the tasks and mixtures are re-registered once, after
+    all of them. Each argument is what its ``set_*`` function takes (``None`` goes back to
+    the environment/default; ``flan`` is a mapping of :func:`set_flan_source`'s keywords);
+    an argument left out is left as it is::
+
+        symjax.tasks.configure(vocabulary="byte", data_dir="/data/benchmarks",
+                               flan={"jsonl": "/data/flan/*.jsonl", "rate": "1:3"})
+    """
+    if flan is not _UNSET and flan is not None and not isinstance(flan, Mapping):
+        raise ConfigError(f"configure(flan=...) takes a mapping of set_flan_source's keywords "
+                          f"(mixture=, jsonl=, rate=) or None, got {type(flan).__name__}")
+    _batch["depth"] += 1
+    try:
+        if vocabulary is not _UNSET:
+            set_vocabulary(vocabulary)
+        if data_dir is not _UNSET:
+            set_data_dir(data_dir)
+        if flan is not _UNSET:
+            if flan is None:
+                _state["flan"] = None
+                _reregister()
+            else:
+                set_flan_source(**flan)
+        if prompt_selection is not _UNSET:
+            set_prompt_selection(prompt_selection)
+        if eval_prompt_config is not _UNSET:
+            set_eval_prompt_config(eval_prompt_config)
+    finally:
+        _batch["depth"] -= 1
+        changed, _batch["changed"] = _batch["changed"], False
+    if changed:
+        _reregister()
