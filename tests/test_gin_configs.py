@@ -23,7 +23,7 @@ EVAL_REQUIRED = ["CHECKPOINT_PATH = '/tmp/ckpt'", "EVAL_OUTPUT_DIR = '/tmp/out'"
 
 def build(files, bindings, name):
     binary.parse_gin(files=files, bindings=bindings)
-    return binary._build(name)
+    return binary.build_from_gin(name)
 
 
 def test_every_gin_file_opens_with_a_header_naming_its_command():
@@ -66,7 +66,7 @@ def test_model_and_eval(model):
 def test_required_macros_are_reported():
     binary.parse_gin(files=["gin/models/base.gin", "gin/runs/finetune.gin"], bindings=TRAIN_REQUIRED[1:])
     with pytest.raises(ConfigError, match="MODEL_DIR"):
-        binary._build("TrainConfig")
+        binary.build_from_gin("TrainConfig")
 
 
 def test_paper_recipe():

@@ -69,7 +69,7 @@ def gin_path(tmp_path_factory):
 
 def make_config(gin_path, model_dir, *bindings):
     binary.parse_gin(files=[gin_path], bindings=[f"MODEL_DIR = '{model_dir}'", *bindings])
-    return binary._build("TrainConfig")
+    return binary.build_from_gin("TrainConfig")
 
 
 def metrics_rows(model_dir, split="train"):
@@ -210,14 +210,14 @@ _SHARDED_CHILD = textwrap.dedent("""
     for i, spec in enumerate(specs):
         binary.parse_gin(files=[gin_path], bindings=[f"MODEL_DIR = '{out}/run{i}'",
                          f"TrainConfig.mesh = '{spec}'", "TrainConfig.train_steps = 3"])
-        result = train(binary._build("TrainConfig"), keep_params=True)
+        result = train(binary.build_from_gin("TrainConfig"), keep_params=True)
         leaves = jax.tree_util.tree_flatten_with_path(result.params)[0]
         np.savez(f"{out}/params{i}.npz", **{jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves})
     if jax.device_count() == 8:
         binary.parse_gin(files=[gin_path], bindings=[f"MODEL_DIR = '{out}/bad'",
                          "TrainConfig.mesh = 'data:4,model:2'", "TrainConfig.batch_size = 6"])
         try:
-            train(binary._build("TrainConfig"))
+            train(binary.build_from_gin("TrainConfig"))
         except ShardingError as e:
             print("SHARDING_ERROR:", e)
 """)
@@ -363,7 +363,7 @@ def test_gin_errors(gin_path, tmp_path):
         make_config(gin_path, tmp_path, "NotRegistered.x = 1")
     binary.parse_gin(files=[gin_path], bindings=[])
     with pytest.raises(ConfigError, match="MODEL_DIR"):
-        binary._build("TrainConfig")
+        binary.build_from_gin("TrainConfig")
     with pytest.raises(ConfigError, match="not found"):
         binary.parse_gin(files=["gin/no/such.gin"], bindings=[])
     assert binary.rewrite_gin_args(["x", "--gin.A=1", "--gin_file=f"]) == ["x", "--gin_bindings=A = 1", "--gin_file=f"]

@@ -31,7 +31,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    from symjax.train.binary import _build, parse_gin
+    from symjax.train.binary import build_from_gin, parse_gin
     from symjax.train.trainer import train
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +42,7 @@ def main(argv):
             "TrainConfig.eval_mixtures = []", "TrainConfig.async_checkpointing = False",
         ]
         parse_gin(files=FLAGS.gin_file, bindings=bindings)
-        config = _build("TrainConfig")
+        config = build_from_gin("TrainConfig")
         train(config)
         with open(os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8") as f:
             records = [json.loads(line) for line in f if line.strip()]

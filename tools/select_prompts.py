@@ -94,7 +94,7 @@ def main(argv):
                 scores[k] = metrics[FLAGS.metric]
                 rows.append((bench, k, scores[k]))
             chosen[bench] = max(scores, key=lambda k: (scores[k], -k))
-        output = Path(FLAGS.output) if FLAGS.output else settings._selection_path()
+        output = Path(FLAGS.output) if FLAGS.output else settings.selection_path()
         if output is None:
             root = settings.data_dir()
             if root is None:

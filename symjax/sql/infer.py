@@ -163,7 +163,7 @@ def _iso_date(year: int, month: int, day: int) -> str | None:
         return None
 
 
-def _classify(value: Any, infer: bool) -> tuple[str | None, Any, str | None]:
+def classify_cell(value: Any, infer: bool) -> tuple[str | None, Any, str | None]:
     """``(kind, parsed, text)`` of one cell: its inferred type, the value for that type,
     and the value a text column stores (``None`` for NULL). Raises ``TypeError`` for a
     value no column can hold."""
@@ -201,7 +201,8 @@ def _classify(value: Any, infer: bool) -> tuple[str | None, Any, str | None]:
     )
 
 
-def _column_type(kinds: set) -> str:
+def column_type_of(kinds: set) -> str:
+    """The type of a column whose cells classified (:func:`classify_cell`) as ``kinds``."""
     kinds = kinds - {None}
     if kinds == {INTEGER}:
         return INTEGER
@@ -215,12 +216,13 @@ def _column_type(kinds: set) -> str:
 def infer_column(cells: Sequence[str]) -> tuple[str, list[Any]]:
     """The type of a column of text cells and its values, by the rules in the module
     docstring: ``integer``, ``real``, ``date`` or ``text`` (``None`` marks NULL)."""
-    classified = [_classify(c, True) for c in cells]
-    t = _column_type({k for k, _, _ in classified})
-    return t, [_value_for(t, k, p, txt) for k, p, txt in classified]
+    classified = [classify_cell(c, True) for c in cells]
+    t = column_type_of({k for k, _, _ in classified})
+    return t, [cell_value(t, k, p, txt) for k, p, txt in classified]
 
 
-def _value_for(t: str, kind: str | None, parsed: Any, text: str | None) -> Any:
+def cell_value(t: str, kind: str | None, parsed: Any, text: str | None) -> Any:
+    """The value a column of type ``t`` stores for a cell :func:`classify_cell` gave."""
     if t == TEXT:
         return text
     if kind is None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from symjax.errors import CellTypeError, MissingDataError, TableError, TableFormatError
-from symjax.sql.infer import _classify, _column_type, _value_for, infer_cell, infer_column
+from symjax.sql.infer import classify_cell, column_type_of, cell_value, infer_cell, infer_column
 from symjax.sql.table import COLUMN_TYPES, INTEGER, REAL, TEXT, Table, dedupe_header, format_number
 
 __all__ = [
@@ -164,10 +164,10 @@ def _build_column(col, declared, col_name, infer, source, lines):
     classified = []
     for i, cell in enumerate(col):
         try:
-            classified.append(_classify(cell, infer or declared not in (None, TEXT)))
+            classified.append(classify_cell(cell, infer or declared not in (None, TEXT)))
         except TypeError as e:
             raise CellTypeError(f"{_where(i, source, lines)}, column {col_name!r}: {e}") from None
-    t = declared or _column_type({k for k, _, _ in classified})
+    t = declared or column_type_of({k for k, _, _ in classified})
     values = []
     for i, (kind, parsed, text) in enumerate(classified):
         if declared is not None and not _fits(declared, kind, parsed, col[i]):
@@ -178,7 +178,7 @@ def _build_column(col, declared, col_name, infer, source, lines):
             )
         if t == INTEGER and kind == REAL:
             parsed = int(parsed)  # an integral Python float, e.g. from a pandas int column with NaN
-        values.append(_value_for(t, kind, parsed, text))
+        values.append(cell_value(t, kind, parsed, text))
     display = [c if isinstance(c, str) else _canonical(t, v) for c, v in zip(col, values)]
     if all(d == _canonical(t, v) for d, v in zip(display, values)):
         return t, values, None

@@ -48,10 +48,10 @@ from symjax.sql.plan import (
     Scalar,
     Select,
 )
-from symjax.sql.render import _tapexify, render_literal
+from symjax.sql.render import tapexify, render_literal
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
-from symjax.sql.tables import TableConfig, _build_table
-from symjax.sql.tables import _plan_of as _table_plan
+from symjax.sql.tables import TableConfig, build_table
+from symjax.sql.tables import table_plan
 
 __all__ = ["Block", "sample_block", "sample_synthetic", "decode_plan", "family_cdf"]
 
@@ -317,7 +317,7 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     if style is None or not isinstance(table_config, TableConfig) or not isinstance(num_queries, int) \
             or num_queries < 1:
         return None  # the separate calls say what is wrong, or take the Python paths
-    plan = _table_plan(table_config)
+    plan = table_plan(table_config)
     st = plan.static
     tries = 2 * num_queries
     cfg, cdf = _config_arrays(config, tries)
@@ -333,7 +333,7 @@ def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, conf
     npool_bytes, longest, kept, _, k, npool = facts[:6]
     info = facts[6 + 2 * k:]  # per query: ordered, SQL end, answer end, family
     texts = str(out, "utf-8", "surrogatepass").split("\0")
-    table = _build_table(st, facts[3:6 + 2 * k], codes, ivals, rvals, nulls, out[:npool_bytes], texts[:npool],
+    table = build_table(st, facts[3:6 + 2 * k], codes, ivals, rvals, nulls, out[:npool_bytes], texts[:npool],
                          distinct=True)
     table._cache["longest_string"] = longest  # linearize._text_cells_fit's cache
     table_text = texts[npool]
@@ -356,7 +356,7 @@ def _token_sql(table: Table, prep: _Prepared, ws: _Workspace, meta: list[list[in
         tail += _spec_texts(table, ws.spec[:nspec].tolist())
     get = (prep.idents(table, tapex) + tail).__getitem__
     out = _join_each(get, ws.toks[:ntok].tolist(), [row[1] for row in meta])
-    return [_tapexify(text) for text in out] if tapex else out
+    return [tapexify(text) for text in out] if tapex else out
 
 
 def _token_answers(table: Table, prep: _Prepared, ws: _Workspace, meta: list[list[int]], natok: int,

@@ -145,8 +145,8 @@ class _Renderer:
         raise TypeError(f"not a query: {q!r}")
 
 
-def _tapexify(text: str) -> str:
-    # TAPEX: lower case, a space inside parentheses.
+def tapexify(text: str) -> str:
+    """SQL text as TAPEX writes it: lower case, a space inside parentheses."""
     return text.replace("(", "( ").replace(")", " )").replace("(  ", "( ").lower()
 
 
@@ -155,7 +155,7 @@ def render(plan: Query, header: Sequence[str], *, style: str = "standard") -> st
     r = _Renderer(header, style)
     text = r.query(plan)
     if r.tapex:
-        text = _tapexify(text)
+        text = tapexify(text)
     return text
 
 

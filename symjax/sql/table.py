@@ -471,7 +471,7 @@ class Table:
         through), each string followed by a NUL byte; ``None`` when a string holds a NUL."""
         cached = self._cache.get("pool_bytes", False)
         if cached is False:
-            cached = self._cache["pool_bytes"] = _nul_terminated(self.strings)
+            cached = self._cache["pool_bytes"] = nul_terminated(self.strings)
         return cached
 
     def header_bytes(self) -> np.ndarray | None:
@@ -479,7 +479,7 @@ class Table:
         byte; ``None`` when a name holds a NUL."""
         cached = self._cache.get("header_bytes", False)
         if cached is False:
-            cached = self._cache["header_bytes"] = _nul_terminated(self.header)
+            cached = self._cache["header_bytes"] = nul_terminated(self.header)
         return cached
 
     def string_ranks(self) -> np.ndarray:
@@ -589,7 +589,7 @@ class Table:
         return f"Table({self.num_rows} rows; {cols})"
 
 
-def _nul_terminated(strings: tuple[str, ...]) -> np.ndarray | None:
+def nul_terminated(strings: tuple[str, ...]) -> np.ndarray | None:
     """The strings as UTF-8 (lone surrogates passed through), each followed by a NUL byte
     (one NUL for no strings); ``None`` when a string holds a NUL."""
     joined = "\0".join(strings) + "\0"

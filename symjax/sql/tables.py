@@ -36,7 +36,7 @@ from symjax.sql import _column_kernels as K
 from symjax.sql import vocab
 from symjax.sql._table_kernels import SPECIAL_CODES, draw_table, pack_spec
 from symjax.sql._text_kernels import string_offsets
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, _nul_terminated, type_codes
+from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, nul_terminated, type_codes
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
 
@@ -459,7 +459,7 @@ def _static() -> _Static:
                  second_base, special_kind, 256 * len(space_names))
     variants = tuple(name for arch_headers in headers for column in arch_headers for name in column)
     head_first = np.cumsum([0] + [len(column) for arch_headers in headers for column in arch_headers])[:-1]
-    head_bytes = as_array(_nul_terminated(variants), np.uint8)
+    head_bytes = as_array(nul_terminated(variants), np.uint8)
     head_args = (head_bytes, string_offsets(head_bytes, len(variants)), as_array(head_first, np.int64))
     return _Static(
         pool_args=pool_args, head_args=head_args,
@@ -564,17 +564,17 @@ def generate_table(seed: int, config: TableConfig = _DEFAULT_CONFIG) -> Table:
         raise ConfigError(f"generate_table: seed must be an integer; got {type(seed).__name__} {seed!r}")
     if not isinstance(config, TableConfig):
         raise ConfigError(f"generate_table: config must be a TableConfig; got {type(config).__name__}")
-    plan = _plan_of(config)
+    plan = table_plan(config)
     st = plan.static
     # text: the pool's strings, each followed by a NUL
     meta, ivals, rvals, nulls, codes, text = draw_table(np.uint64(int(seed) & _MASK64), *plan.args,
                                                         *st.pool_args)
     texts = str(text, "utf-8").split("\0")
     texts.pop()
-    return _build_table(st, meta[:3 + 2 * int(meta[1])].tolist(), codes, ivals, rvals, nulls, text, texts)
+    return build_table(st, meta[:3 + 2 * int(meta[1])].tolist(), codes, ivals, rvals, nulls, text, texts)
 
 
-def _plan_of(config: TableConfig) -> _Plan:
+def table_plan(config: TableConfig) -> _Plan:
     """``_plan(config)``, remembering the last config's plan by identity."""
     global _LAST_PLAN
     last = _LAST_PLAN
@@ -585,7 +585,7 @@ def _plan_of(config: TableConfig) -> _Plan:
     return plan
 
 
-def _build_table(st: _Static, m: list[int], codes: np.ndarray, ivals: np.ndarray, rvals: np.ndarray,
+def build_table(st: _Static, m: list[int], codes: np.ndarray, ivals: np.ndarray, rvals: np.ndarray,
                  nulls: np.ndarray, text: np.ndarray, texts: list[str], *, distinct: bool = False) -> Table:
     """The :class:`Table` of a draw of ``sample_table`` (``m``: its ``meta`` up to the text
     keys) whose pool's strings are ``texts`` (``text``: the same as the kernels'

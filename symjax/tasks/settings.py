@@ -272,7 +272,9 @@ def set_vocabulary(vocabulary: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- prompt selection
-def _selection_path() -> Path | None:
+def selection_path() -> Path | None:
+    """The prompt-selection file in use: ``SYMJAX_PROMPT_SELECTION``, else
+    ``<data_dir>/prompt_selection.json`` when it exists, else ``None``."""
     env = os.environ.get("SYMJAX_PROMPT_SELECTION")
     if env:
         return Path(env).expanduser()
@@ -310,7 +312,7 @@ def prompt_selection() -> dict[str, int]:
     selected = _state["prompt_selection"]
     if selected is not None:
         return dict(selected)
-    path = _selection_path()
+    path = selection_path()
     return {} if path is None else _read_selection(path)
 
 

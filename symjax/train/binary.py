@@ -100,7 +100,9 @@ def unbound_required_macros() -> list[str]:
                   if kind == "gin.macro" and repr(params.get("value")) == "%gin.REQUIRED")
 
 
-def _build(cls_name: str) -> Any:
+def build_from_gin(cls_name: str) -> Any:
+    """The gin-configured ``cls_name`` (``TrainConfig``, ``EvalConfig``), with a typed
+    :class:`ConfigError` naming an unset REQUIRED macro or a bad binding."""
     import gin
 
     missing = unbound_required_macros()
@@ -182,7 +184,7 @@ def _run(argv: Sequence[str], body: Callable[[Any], int]) -> int:
 def _train(FLAGS: Any) -> int:
     from symjax.train.trainer import train
 
-    config = _build("TrainConfig")
+    config = build_from_gin("TrainConfig")
     _write_gin_config(config.model_dir)
     result = train(config)
     return PREEMPTED_EXIT_CODE if result.preempted else 0
@@ -191,7 +193,7 @@ def _train(FLAGS: Any) -> int:
 def _eval(FLAGS: Any) -> int:
     from symjax.train.zero_shot import evaluate, format_table
 
-    config = _build("EvalConfig")
+    config = build_from_gin("EvalConfig")
     _write_gin_config(config.output_dir)
     results = evaluate(config)
     print(format_table(results))

@@ -232,7 +232,8 @@ def build_mesh(spec: str) -> jax.sharding.Mesh:
     return part.make_mesh(data=sizes["data"], model=sizes["model"])
 
 
-def _set_vocabulary(config: TrainConfig) -> Any:
+def use_run_vocabulary(config: TrainConfig) -> Any:
+    """Switch the symjax tasks to the run's vocabulary (``config.vocabulary``); returns it."""
     from symjax.tasks import settings
 
     vocabulary = settings.vocabulary_from_spec(config.vocabulary)
@@ -308,7 +309,7 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
     """Run (or resume) training; see the module docstring."""
     started = time.perf_counter()
     _check_run_dir(config)
-    vocabulary = _set_vocabulary(config)
+    vocabulary = use_run_vocabulary(config)
     data_lib.check_vocabularies(name=config.mixture_or_task_name, vocabulary=vocabulary,
                                 model_vocab_size=config.model.vocab_size)
     mesh = build_mesh(config.mesh)

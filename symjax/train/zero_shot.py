@@ -32,7 +32,7 @@ from symjax.train import partitioning as part
 from symjax.train.checkpoints import resolve_checkpoint
 from symjax.train.evaluation import DecodingEvaluator
 from symjax.train.summaries import MetricsWriter
-from symjax.train.trainer import _set_vocabulary, build_mesh, load_model_params
+from symjax.train.trainer import use_run_vocabulary, build_mesh, load_model_params
 
 __all__ = ["EvalConfig", "evaluate", "format_table", "markdown_report", "MAIN_METRICS"]
 
@@ -131,7 +131,7 @@ def _left_out(task: str, split: str, lengths: Mapping[str, int]) -> int | None:
 def evaluate(config: EvalConfig) -> dict[str, dict[str, Any]]:
     """Evaluate ``config.checkpoint_path`` (see the module docstring)."""
     started = time.perf_counter()
-    vocabulary = _set_vocabulary(config)
+    vocabulary = use_run_vocabulary(config)
     for name in config.mixtures:
         data_lib.check_vocabularies(name=name, vocabulary=vocabulary,
                                     model_vocab_size=config.model.vocab_size)
