@@ -34,27 +34,12 @@ flags.DEFINE_integer("examples", 100, "Examples drawn from symjax.sql.examples(0
 flags.DEFINE_bool("skip_warmup", False, "Leave out the warm-up measurement.")
 
 _FIRST = r"""
-import json, sys, time
-import numba
-from numba.core import event
-compiled = {}
-class Outer(event.Listener):
-    depth = 0
-    def on_start(self, ev):
-        if Outer.depth == 0:
-            Outer.start = time.perf_counter()
-        Outer.depth += 1
-    def on_end(self, ev):
-        Outer.depth -= 1
-        if Outer.depth == 0:
-            f = ev.data["dispatcher"].py_func
-            name = f.__module__.rsplit(".", 1)[-1] + "." + f.__name__
-            compiled[name] = compiled.get(name, 0.0) + time.perf_counter() - Outer.start
-event.register("numba:compile", Outer())
-import itertools
-import symjax.sql as sql
-n = sum(1 for _ in itertools.islice(sql.examples(0), int(sys.argv[1])))
-print("RESULT " + json.dumps({"examples": n, "compiled": compiled}))
+import itertools, json, sys
+from symjax.sql.warmup import CompileLog
+with CompileLog() as compiles:
+    import symjax.sql as sql
+    n = sum(1 for _ in itertools.islice(sql.examples(0), int(sys.argv[1])))
+print("RESULT " + json.dumps({"examples": n, "compiled": compiles.compiled}))
 """
 
 

@@ -16,21 +16,18 @@ elsewhere (e.g. a directory shared by the workers of one machine, or a CI cache)
 ``SYMJAX_NUMBA_CACHE=0`` turns it off. The cache is keyed by the kernels' source files and
 the CPU, so it is rebuilt after an upgrade of symjax or on another CPU model.
 
-The last line is ``warmup_s=<x> compilations=<n>`` (``compilations`` counts the kernels
-compiled or loaded from the cache in this process; 0 means nothing was left to do, which
-only happens when a kernel was already loaded).
+The last line is ``warmup_s=<x> compilations=<n>``: ``n`` kernels compiled (outermost calls,
+see :class:`CompileLog`); kernels loaded from the cache are not counted, so 0 means the
+cache already held everything.
 """
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-
-logger = logging.getLogger(__name__)
 
 
 def _stages() -> list[tuple[str, Callable[[], object]]]:
@@ -89,23 +86,48 @@ def _stages() -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
+class CompileLog:
+    """Within a ``with`` block, the numba kernels compiled in this process: ``compiled``
+    maps each outermost kernel (``module.function``; the kernels it calls compile inside
+    it) to its seconds. Kernels loaded from the on-disk cache do not appear."""
+
+    def __init__(self):
+        self.compiled: dict[str, float] = {}
+        self._depth = 0
+        self._start = 0.0
+
+    def __enter__(self) -> "CompileLog":
+        from numba.core import event
+
+        log = self
+
+        class _Outermost(event.Listener):
+            def on_start(self, ev):
+                if log._depth == 0:
+                    log._start = time.perf_counter()
+                log._depth += 1
+
+            def on_end(self, ev):
+                log._depth -= 1
+                if log._depth == 0:
+                    f = ev.data["dispatcher"].py_func
+                    name = f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}"
+                    log.compiled[name] = log.compiled.get(name, 0.0) + time.perf_counter() - log._start
+
+        self._listener = _Outermost()
+        event.register("numba:compile", self._listener)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from numba.core import event
+
+        event.unregister("numba:compile", self._listener)
+
+
 def warmup(*, log: Callable[[str], None] = print) -> tuple[float, int]:
-    """Run every stage; returns (seconds, numba compilations seen)."""
-    from numba.core import event
-
-    compiled = [0]
-
-    class _Count(event.Listener):
-        def on_start(self, ev):
-            pass
-
-        def on_end(self, ev):
-            compiled[0] += 1
-
-    listener = _Count()
-    event.register("numba:compile", listener)
+    """Run every stage; returns (seconds, kernels compiled)."""
     start = time.perf_counter()
-    try:
+    with CompileLog() as compiles:
         stages = _stages()
         for i, (name, run) in enumerate(stages, 1):
             t = time.perf_counter()
@@ -114,9 +136,7 @@ def warmup(*, log: Callable[[str], None] = print) -> tuple[float, int]:
             eta = elapsed / i * (len(stages) - i)
             log(f"[{i}/{len(stages)}] {name}: {time.perf_counter() - t:.1f} s "
                 f"(elapsed {elapsed:.0f} s, eta {eta:.0f} s)")
-    finally:
-        event.unregister("numba:compile", listener)
-    return time.perf_counter() - start, compiled[0]
+    return time.perf_counter() - start, len(compiles.compiled)
 
 
 def main(argv: list[str] | None = None) -> int:
