@@ -48,10 +48,9 @@ from symjax.sql.plan import (
     Scalar,
     Select,
 )
-from symjax.sql.render import tapexify, render_literal
+from symjax.sql.render import render_literal, tapexify
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
-from symjax.sql.tables import TableConfig, build_table
-from symjax.sql.tables import table_plan
+from symjax.sql.tables import TableConfig, build_table, table_plan
 
 __all__ = ["Block", "sample_block", "sample_synthetic", "decode_plan", "family_cdf"]
 

@@ -214,12 +214,14 @@ def _settings_changed() -> None:
         register_all()
 
 
+on_change(_settings_changed)
+
+
 def register_all() -> tuple[str, ...]:
     """(Re-)register every symjax task and mixture with the current settings; returns
     their names. Once registered, they are registered again whenever a setting changes
     (:func:`symjax.tasks.settings.on_change`)."""
     global _registered
-    on_change(_settings_changed)
     from symjax.sql import INSTRUCTIONS, TABLE_STYLES, StreamConfig
 
     _remove_all()

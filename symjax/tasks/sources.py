@@ -313,12 +313,17 @@ class BenchmarkSource(seqio.DataSource):
 
     def unfit(self, split: str, lengths: Mapping[str, int], vocabulary: Any = None) -> list[tuple[str, str]]:
         """``(id, reason)`` of the examples of ``split`` that a dataset at ``lengths`` with
-        ``vocabulary`` (the task's, by default) leaves out."""
+        ``vocabulary`` (the task's, by default) leaves out: of the latest reading of
+        ``split`` (the one the last dataset was built from, so its fitting is reused), or a
+        new reading when there is none."""
         from symjax.tasks.settings import get_vocabulary
         from symjax.tasks.tokenizers import tokenizer_for
 
         tokenizer = tokenizer_for(vocabulary or get_vocabulary())
-        build = self.read(split)
+        with self._lock:
+            build = next((b for b in reversed(self._builds) if self._builds[b]["split"] == split), None)
+        if build is None:
+            build = self.read(split)
         self.fitted_examples(split, dict(lengths), tokenizer, build=build)
         with self._lock:
             return list(self._builds[build]["fitted"][((lengths["inputs"], lengths["targets"]), id(tokenizer))][2])

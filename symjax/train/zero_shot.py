@@ -32,7 +32,7 @@ from symjax.train import partitioning as part
 from symjax.train.checkpoints import resolve_checkpoint
 from symjax.train.evaluation import DecodingEvaluator
 from symjax.train.summaries import MetricsWriter
-from symjax.train.trainer import use_run_vocabulary, build_mesh, load_model_params
+from symjax.train.trainer import build_mesh, load_model_params, use_run_vocabulary
 
 __all__ = ["EvalConfig", "evaluate", "format_table", "markdown_report", "MAIN_METRICS"]
 
