@@ -11,7 +11,6 @@ from symjax.errors import ConfigError
 from symjax.sql.families import SamplerConfig
 from symjax.sql.stream import INSTRUCTIONS, StreamConfig, examples
 from symjax.sql.table import Table
-from symjax.sql.tables import TableConfig
 
 
 def _digest(stream, n):
@@ -150,25 +149,3 @@ def test_stream_that_cannot_produce_raises():
         next(examples(0, config=cfg))
 
 
-@pytest.mark.parametrize("config", [
-    StreamConfig(),
-    StreamConfig(table_style="indexed", lowercase=True, layout="table_first", instruction="run"),
-    StreamConfig(max_input_chars=1200, sql_reserve_chars=200, max_cell_chars=12, queries_per_table=5),
-    StreamConfig(max_cell_chars=None, queries_per_table=1,
-                 sampler=SamplerConfig(difficulty="hard", allow_empty=True, allow_null=True),
-                 table_config=TableConfig(null_probability=0.2, min_rows=2, max_rows=80)),
-])
-def test_one_call_blocks_equal_the_separate_calls(config):
-    """The stream's one-kernel-call blocks (lane.sample_synthetic) give the same examples as
-    the separate calls (draw, truncate, linearize, sample_block), including where the drawn
-    table must be cut or the kernels leave part of it to Python."""
-    from symjax.sql.stream import _BlockMaker
-
-    fused, separate = _BlockMaker(4, config), _BlockMaker(4, config)
-    assert fused.fused
-    separate.fused = False
-    for b in range(250):
-        got, want = fused.block(b), separate.block(b)
-        assert [e.to_dict() for e in got] == [e.to_dict() for e in want], b
-        assert [e.ordered for e in got] == [e.ordered for e in want]
-        assert all(e.plan == w.plan for e, w in zip(got[:2], want[:2]))

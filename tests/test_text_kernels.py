@@ -110,7 +110,7 @@ def test_linearize_defers_what_the_kernel_cannot_write():
 def _token_block(table, seed, config, style):
     """sample_block with the kernel's texts turned off (the token path only)."""
     prep = L._prepared(table)
-    saved, prep.header = prep.header, None
+    saved, prep.header = prep.header, L._NO_TEXTS
     try:
         return L.sample_block(table, seed, config, 16, sql_style=style)
     finally:
@@ -130,7 +130,7 @@ def test_render_texts_equals_the_token_path(style):
         assert (got.sql, got.shown, got.answers) == (want.sql, want.shown, want.answers), i
         assert np.array_equal(got.plans, want.plans)
         prep = L._prepared(table)
-        if prep.header is not None:
+        if prep.header.shape[0]:
             data, status = L.LK.render_texts(*_kernel_args(table, i, config))
             fast += status == L.LK.TEXTS_OK
     assert fast > 150  # the kernel wrote most blocks itself (all synthetic ones)
@@ -140,8 +140,8 @@ def _kernel_args(table, seed, config):
     prep = L._prepared(table)
     cfg, cdf = L._config_arrays(config, 32)
     ws = L._workspace(16, config.max_answer_values)
-    kept, _, _, _, _, _ = L.LK.sample_block(
-        np.uint64(seed), prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
+    kept, _, _, _, _, _ = L.LK._sample_queries(
+        np.uint64(seed), prep.keys, prep.ints, prep.types == L.LK.C_INTEGER, prep.types, prep.sbytes, prep.soff, cfg, cdf,
         ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used)
     return (ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
             prep.types, prep.sbytes, prep.soff, prep.header)

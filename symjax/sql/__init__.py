@@ -12,7 +12,8 @@ lengths (:func:`encode_blocks`, with a :mod:`symjax.sql.tokens` tokenizer).
 """
 from symjax.sql.answers import EMPTY_ANSWER, answer_text, canonical_answer, split_answer
 from symjax.sql.executor import Result, execute, execute_plan, run_plan
-from symjax.sql.families import DEFAULT_FAMILY_WEIGHTS, FAMILIES, SamplerConfig, sample_query
+from symjax.sql.families import DEFAULT_FAMILY_WEIGHTS, FAMILIES, SamplerConfig
+from symjax.sql.lane import sample_query
 from symjax.sql.io import (
     from_dataframe, read_csv, read_jsonl, read_table, read_table_dir, read_tabfact, read_wtq,
     table_from_rows,

@@ -1,12 +1,11 @@
 """Private numba kernels of the batched query lane (the API is :mod:`symjax.sql.lane`).
 
 One call of :func:`sample_block` draws, executes, checks and renders all the queries of one
-stream block on one table, with no Python in between. It replaces, for the stream, the
-per-query Python path ``families.sample_query`` -> ``executor.run_plan`` -> ``render``,
-which stays the reference: ``tests/test_lane.py`` decodes every plan this kernel writes
-into a :mod:`symjax.sql.plan` object and checks that the Python executor and renderer give
-the same answer and text, and ``tests/test_sqlite_oracle.py`` checks the answers against
-SQLite.
+stream block on one table, with no Python in between. The plan objects of
+:mod:`symjax.sql.plan` with the Python executor and renderer are its reference:
+``tests/test_lane.py`` decodes every plan this kernel writes and checks that
+:func:`symjax.sql.executor.run_plan` and :func:`symjax.sql.render.render` give the same
+answer and text, and ``tests/test_sqlite_oracle.py`` checks the answers against SQLite.
 
 **The plan as data.** A query is one row of ``int64`` (``IR_WIDTH`` wide): the family, the
 top-level kind (``SELECT``, arithmetic or comparison of two scalar sub-selects) and up to
@@ -1396,8 +1395,27 @@ def prepare(pool, npool, types, codes, ivals, rvals, nulls):
 
 
 @njit
-def sample_block(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf,
+def sample_block(seed, keys, ints, types, sbytes, soff, header, cfg, cdf,
                  plans, meta, toks, atoks, spec, aspec, areal, used):
+    """The lane's one entry point: sample, execute and render the queries of one block on a
+    prepared table (:func:`prepare`). :func:`_sample_queries` writes the plans, answers and
+    SQL tokens; then, unless ``header`` is empty (the table shows other text than its
+    values, so Python writes the texts), :func:`render_texts` writes the SQL and answer
+    texts. Returns :func:`_sample_queries`' counts, then the texts and their status
+    (``TEXTS_NEED_PYTHON`` with no texts when Python must join the tokens)."""
+    kept, ntok, nspec, natok, naspec, nused = _sample_queries(
+        seed, keys, ints, types == C_INTEGER, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks,
+        spec, aspec, areal, used)
+    if header.shape[0] == 0:
+        return kept, ntok, nspec, natok, naspec, nused, np.empty(0, dtype=np.uint8), TEXTS_NEED_PYTHON
+    text, status = render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes,
+                                soff, header)
+    return kept, ntok, nspec, natok, naspec, nused, text, status
+
+
+@njit
+def _sample_queries(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf,
+                    plans, meta, toks, atoks, spec, aspec, areal, used):
     """Sample up to ``plans.shape[0]`` distinct acceptable queries on one table.
 
     ``cfg``: (max_terms, max_answer_values, allow_empty, allow_null, max_attempts,
@@ -1657,26 +1675,3 @@ def render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types,
             p += 1
         start = end
     return buf[:p], TEXTS_OK
-
-
-@njit
-def sample_rendered(seed, keys, ints, types, sbytes, soff, header, cfg, cdf,
-                    plans, meta, toks, atoks, spec, aspec, areal, used):
-    """:func:`sample_block` then :func:`render_texts` on a prepared table:
-    ``sample_block``'s counts, then ``render_texts``' bytes and status."""
-    kept, ntok, nspec, natok, naspec, nused = sample_block(
-        seed, keys, ints, types == C_INTEGER, types, sbytes, soff, cfg, cdf, plans, meta, toks, atoks,
-        spec, aspec, areal, used)
-    text, status = render_texts(toks, meta, kept, spec, atoks, aspec, areal, keys, ints, types, sbytes,
-                                soff, header)
-    return kept, ntok, nspec, natok, naspec, nused, text, status
-
-
-@njit
-def sample_fresh(seed, pool, npool, types, codes, ivals, rvals, nulls, header, cfg, cdf,
-                 plans, meta, toks, atoks, spec, aspec, areal, used):
-    """:func:`prepare` then :func:`sample_rendered` in one call, for a table seen once (its
-    prepared arrays are not kept)."""
-    _, sbytes, soff, keys, ints = prepare(pool, npool, types, codes, ivals, rvals, nulls)
-    return sample_rendered(seed, keys, ints, types, sbytes, soff, header, cfg, cdf,
-                           plans, meta, toks, atoks, spec, aspec, areal, used)

@@ -1,17 +1,15 @@
 """The batched query lane: all the queries of one stream block in one numba call.
 
-:func:`sample_block` draws up to ``num_queries`` distinct, well-defined queries on a table,
-executes them and renders their SQL as tokens inside
-:func:`symjax.sql._lane_kernels.sample_block`; :func:`symjax.sql._lane_kernels.render_texts`
-then writes the standard SQL and the answers' canonical text as UTF-8, which Python decodes
-once and splits (a table seen once, ``keep_prepared=False``, takes all three steps in one
-call, :func:`symjax.sql._lane_kernels.sample_fresh`; :func:`sample_synthetic` also draws
-and linearizes a synthetic table in its one call). Joining the tokens' fragments in
-Python is the path for the tapex style and for what the kernel leaves to Python (tables
-that show other text than their values, reals it cannot print with certainty), and the
-reference of ``render_texts`` (``tests/test_text_kernels.py``). The families, their weights and the
-acceptance rules are those of :mod:`symjax.sql.families` (:class:`SamplerConfig`), whose
-per-query Python sampler stays the reference: every plan of the lane decodes
+:func:`sample_block` is the one way a block's queries are made, on any table (drawn or
+given): one call of the kernel :func:`symjax.sql._lane_kernels.sample_block` draws up to
+``num_queries`` distinct, well-defined queries, executes them, renders their SQL as tokens
+and, for a table that shows its values, writes the standard SQL and the answers'
+canonical text as UTF-8, which Python decodes once and splits. Joining the tokens'
+fragments in Python is the branch for the tapex style and for what the kernel leaves to
+Python (tables that show other text than their values, reals it cannot print with
+certainty), and the reference of the kernel's texts (``tests/test_text_kernels.py``).
+The families, their weights and the acceptance rules are asked for with
+:class:`symjax.sql.families.SamplerConfig`; every plan of the lane decodes
 (:func:`decode_plan`) into :mod:`symjax.sql.plan` objects on which
 :func:`symjax.sql.executor.run_plan` and :func:`symjax.sql.render.render` give the lane's
 answer and text (``tests/test_lane.py``), and SQLite agrees (``tests/test_sqlite_oracle.py``).
@@ -19,14 +17,13 @@ answer and text (``tests/test_lane.py``), and SQLite agrees (``tests/test_sqlite
 from __future__ import annotations
 
 import threading
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from symjax.errors import ConfigError
-from symjax.sql import _block_kernels as BK
+from symjax.errors import ConfigError, SamplingError
 from symjax.sql import _lane_kernels as LK
-from symjax.sql import _text_kernels as TX
 from symjax.sql.answers import NULL_VALUE, canonical_value
 from symjax.sql.families import DIFFICULTIES, FAMILIES, SamplerConfig
 from symjax.sql.plan import (
@@ -49,17 +46,17 @@ from symjax.sql.plan import (
     Select,
 )
 from symjax.sql.render import render_literal, tapexify
+from symjax.sql.per_table import PerTable
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
-from symjax.sql.tables import TableConfig, build_table, table_plan
 
-__all__ = ["Block", "sample_block", "sample_synthetic", "decode_plan", "family_cdf"]
+__all__ = ["Block", "sample_block", "sample_query", "decode_plan", "family_cdf"]
 
 _OPS = ("=", "!=", "<", ">", "<=", ">=")  # index = the kernels' OP_EQ .. OP_GE
 _AGGS = {1: "count", 2: "sum", 3: "avg", 4: "min", 5: "max"}
 _FIXED_TAPEX = tuple(
     {LK.TK_FROM: "", LK.TK_ROWID: "id"}.get(i, text) for i, text in enumerate(LK.FIXED)
 )
-assert tuple(sorted(FAMILIES)) == LK.FAMILY_NAMES, "families.py and _lane_kernels.py disagree"
+assert FAMILIES == LK.FAMILY_NAMES, "families.py and _lane_kernels.py disagree"
 assert TYPE_CODES == {TEXT: LK.C_TEXT, INTEGER: LK.C_INTEGER, REAL: LK.C_REAL, DATE: LK.C_DATE}
 
 
@@ -69,24 +66,25 @@ def family_cdf(config: SamplerConfig) -> np.ndarray:
     return np.cumsum([float(weights.get(name, 0.0)) for name in LK.FAMILY_NAMES])
 
 
+_NO_TEXTS = np.empty(0, dtype=np.uint8)
+
+
 class _Prepared:
     """A table's arrays for the kernels and its answer texts, built once per table."""
 
-    # header: Table.header_bytes where render_texts may write the texts (None: join tokens)
-    __slots__ = ("keys", "ints", "is_int", "types", "sbytes", "soff", "header", "_idents", "_cells",
+    # header: Table.header_bytes where the kernel may write the texts (empty: Python joins tokens)
+    __slots__ = ("keys", "ints", "types", "sbytes", "soff", "header", "_idents", "_cells",
                  "_quoted")
 
     def __init__(self, table: Table):
         types, codes, ivals, rvals, nulls = table.arrays()
         self.types = types
-        self.is_int = types == LK.C_INTEGER
         pool = table.pool_bytes()
         texts = table.kernel_texts()
-        self.header = None if texts is None else texts[1]
+        self.header = _NO_TEXTS if texts is None else texts[1]
         if pool is not None:  # one kernel call
-            ranks, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
+            _, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
                 pool, len(table.strings), types, codes, ivals, rvals, nulls)
-            table._cache.setdefault("ranks", ranks)
         else:  # a string holds a NUL
             m, n = table.num_columns, table.num_rows
             self.sbytes, self.soff = _ranked_strings(table)
@@ -157,11 +155,11 @@ def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
     return ranked, LK.string_offsets(ranked, len(by_rank))
 
 
+_PREPARED: PerTable[_Prepared] = PerTable()  # the tables sampled so far, while they live
+
+
 def _prepared(table: Table) -> _Prepared:
-    prep = table._cache.get("lane")
-    if prep is None:
-        prep = table._cache["lane"] = _Prepared(table)
-    return prep
+    return _PREPARED.setdefault(table, lambda: _Prepared(table))
 
 
 @dataclass(slots=True)
@@ -237,58 +235,56 @@ def _workspace(num_queries: int, cap: int) -> _Workspace:
 
 def sample_block(
     table: Table, seed: int, config: SamplerConfig, num_queries: int, *, tries: int | None = None,
-    sql_style: str = "standard", keep_prepared: bool = True,
+    sql_style: str = "standard",
 ) -> Block:
     """Up to ``num_queries`` distinct acceptable queries on ``table``: ``tries`` draws
     (default ``2 * num_queries``) of up to ``config.max_attempts`` attempts each, duplicates
     skipped; ``shown`` in ``sql_style``. A pure function of its arguments.
 
-    ``keep_prepared=False`` says the table will not be sampled again (a synthetic table):
-    its kernel inputs are then built inside the one kernel call and not kept (except for
-    the tapex style, whose text is joined from tokens with them)."""
+    One kernel call (:func:`symjax.sql._lane_kernels.sample_block`) samples, executes and
+    renders the block; Python joins the tokens' fragments instead where the kernel leaves
+    the texts to it (a table that shows other text than its values, a real it cannot print
+    with certainty) and for the tapex style."""
     if not isinstance(num_queries, int) or num_queries < 1:
         raise ConfigError(f"num_queries must be an int >= 1, got {num_queries!r}")
     tries = 2 * num_queries if tries is None else tries
     cfg, cdf = _config_arrays(config, tries)
     ws = _workspace(num_queries, config.max_answer_values)
-    seed64 = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
-    prep = table._cache.get("lane")
-    data = None
-    header = None  # set when the fused call runs
-    if prep is None and not keep_prepared and sql_style != "tapex":  # tapex joins tokens anyway
-        texts = table.kernel_texts()
-        if texts is not None:
-            pool, header = texts
-            types, codes, ivals, rvals, nulls = table.arrays()
-            kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_fresh(
-                seed64, pool, len(table.strings), types, codes, ivals, rvals, nulls, header, cfg, cdf,
-                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
-            )
-    if header is None:
-        prep = _prepared(table)
-        if prep.header is not None:  # SQL and answers written by the kernel
-            kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_rendered(
-                seed64, prep.keys, prep.ints, prep.types, prep.sbytes, prep.soff, prep.header, cfg, cdf,
-                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
-            )
-        else:
-            kept, ntok, nspec, natok, naspec, nused = LK.sample_block(
-                seed64, prep.keys, prep.ints, prep.is_int, prep.types, prep.sbytes, prep.soff, cfg, cdf,
-                ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
-            )
+    prep = _prepared(table)
+    kept, ntok, nspec, natok, naspec, nused, data, status = LK.sample_block(
+        np.uint64(seed & 0xFFFFFFFFFFFFFFFF), prep.keys, prep.ints, prep.types, prep.sbytes, prep.soff,
+        prep.header, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
+    )
     meta = ws.meta[:kept].tolist()
-    if data is not None and status == LK.TEXTS_OK:
+    if status == LK.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
         sql, answers = _split_texts(texts, 0, kept, [row[2] for row in meta])
-        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     else:
-        prep = _prepared(table)
         sql = _token_sql(table, prep, ws, meta, ntok, nspec, nused, False)
-        shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
         answers = _token_answers(table, prep, ws, meta, natok, naspec)
+    shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     plans = ws.plans[:kept].copy()
     families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
     return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
+
+
+def sample_query(table: Table, seed: int, config: SamplerConfig | None = None, *,
+                 family: str | None = None) -> tuple[str, Query, tuple[str, ...]]:
+    """One well-defined query on ``table``: ``(family, plan, answer)``, the first query
+    :func:`sample_block` keeps for ``seed`` (``family`` forces a family). Raises
+    :class:`SamplingError` when no acceptable query was found in ``config.max_attempts``
+    attempts (e.g. a one-row table and ``most_frequent``)."""
+    config = config or SamplerConfig()
+    if family is not None:
+        if family not in FAMILIES:
+            raise ConfigError(f"unknown query family {family!r}; valid families: {list(FAMILIES)}")
+        config = dataclasses.replace(config, family_weights={family: 1.0})
+    got = sample_block(table, seed, config, 1, tries=1)
+    if not got.sql:
+        raise SamplingError(
+            f"no acceptable {family or 'query'} found in {config.max_attempts} attempts on {table!r}; "
+            "raise max_attempts, allow_empty, or change the family weights")
+    return got.families[0], got.plan(0), got.answers[0]
 
 
 def _split_texts(texts: list[str], start: int, kept: int, answer_ends: list[int]
@@ -300,46 +296,6 @@ def _split_texts(texts: list[str], start: int, kept: int, answer_ends: list[int]
     ends = [end + kept + start for end in answer_ends]
     answers = list(map(tuple, map(texts.__getitem__, map(slice, [kept + start] + ends[:-1], ends))))
     return sql, answers
-
-
-_TABLE_STYLES = {"tapex": TX.STYLE_TAPEX, "indexed": TX.STYLE_INDEXED}
-
-
-def sample_synthetic(table_seed: int, table_config: TableConfig, seed: int, config: SamplerConfig,
-                     num_queries: int, table_style: str) -> tuple[str, Block] | None:
-    """``generate_table(table_seed, table_config)``, its ``linearize(style=table_style)``
-    and ``sample_block(table, seed, config, num_queries, keep_prepared=False)`` (standard
-    SQL), in one kernel call (:func:`symjax.sql._block_kernels.synthetic_block`):
-    ``(table text, block)``, the same as those calls give, or ``None`` where the kernels
-    leave part of it to Python (then make those calls)."""
-    style = _TABLE_STYLES.get(table_style)
-    if style is None or not isinstance(table_config, TableConfig) or not isinstance(num_queries, int) \
-            or num_queries < 1:
-        return None  # the separate calls say what is wrong, or take the Python paths
-    plan = table_plan(table_config)
-    st = plan.static
-    tries = 2 * num_queries
-    cfg, cdf = _config_arrays(config, tries)
-    ws = _workspace(num_queries, config.max_answer_values)
-    facts, ivals, rvals, nulls, codes, out, plans, status = BK.synthetic_block(
-        np.uint64(table_seed & 0xFFFFFFFFFFFFFFFF), *plan.args, *st.pool_args, *st.head_args, style,
-        np.uint64(seed & 0xFFFFFFFFFFFFFFFF), cfg, cdf,
-        ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
-    )
-    if status != BK.DONE:
-        return None
-    facts = facts.tolist()
-    npool_bytes, longest, kept, _, k, npool = facts[:6]
-    info = facts[6 + 2 * k:]  # per query: ordered, SQL end, answer end, family
-    texts = str(out, "utf-8", "surrogatepass").split("\0")
-    table = build_table(st, facts[3:6 + 2 * k], codes, ivals, rvals, nulls, out[:npool_bytes], texts[:npool],
-                         distinct=True)
-    table._cache["longest_string"] = longest  # linearize._text_cells_fit's cache
-    table_text = texts[npool]
-    table._cache[("linearize", table_style, False)] = table_text
-    sql, answers = _split_texts(texts, npool + 1, kept, info[2::4])
-    families = list(map(_FAMILY_NAME.__getitem__, info[3::4]))
-    return table_text, Block(table, sql, sql, answers, families, [flag == 1 for flag in info[::4]], plans)
 
 
 _FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))

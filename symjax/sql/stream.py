@@ -4,9 +4,8 @@ The stream is a sequence of *blocks*. Block ``b`` draws one table (synthetic, or
 user's tables), truncates it to the input budget (before anything is executed, so answers
 always match the visible table), linearizes it once, and samples
 ``queries_per_table`` distinct, well-defined queries on it in one call of the batched
-numba lane (:func:`symjax.sql.lane.sample_block`). A synthetic table that fits the budget
-as it is takes all of that in one kernel call (:func:`symjax.sql.lane.sample_synthetic`),
-with the same result. Everything a block does is a pure function of ``(seed, b, config)``,
+numba lane (:func:`symjax.sql.lane.sample_block`), the same way for every table.
+Everything a block does is a pure function of ``(seed, b, config)``,
 so:
 
 * the same arguments give byte-identical examples in any process;
@@ -18,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -27,8 +25,8 @@ import numpy as np
 from symjax.errors import ConfigError, SamplingError, TableError
 from symjax.sql.answers import answer_text
 from symjax.sql.families import SamplerConfig
-from symjax.sql.lane import Block, sample_block, sample_synthetic
-from symjax.sql.linearize import STYLES, fits_as_is, linearize, truncate_table
+from symjax.sql.lane import Block, sample_block
+from symjax.sql.linearize import STYLES, linearize, truncate_table
 from symjax.sql.plan import Query
 from symjax.sql.render import SQL_STYLES
 from symjax.sql.table import Table
@@ -180,54 +178,36 @@ _RESERVE_PROBE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
 class Example:
-    """One SQL-execution example.
+    """One SQL-execution example (build it with keywords).
 
     ``table`` is the table the model sees (after truncation); ``sql`` the standard-style
-    SQL; ``answer`` the canonical answer strings; ``inputs``/``targets`` the prompt and the
-    target text; ``plan`` the query plan (decoded on first access); ``ordered`` whether the
-    answer's order is defined (``ORDER BY``); ``block``/``position`` where it sits in the
-    stream.
+    SQL; ``answer`` the canonical answer strings; ``family`` the query family;
+    ``inputs``/``targets`` the prompt and the target text; ``ordered`` whether the answer's
+    order is defined (``ORDER BY``); ``block``/``position`` where it sits in the stream.
+    ``queries``/``query_index``: the lane's block it came from and its place there, from
+    which :attr:`plan` (the query plan) is decoded on access; they take no part in
+    equality.
     """
 
-    __slots__ = ("table", "sql", "answer", "family", "inputs", "targets", "ordered", "block",
-                 "position", "_source")
+    table: Table
+    sql: str
+    answer: tuple[str, ...]
+    family: str
+    inputs: str
+    targets: str
+    ordered: bool
+    block: int
+    position: int
+    queries: Block = field(repr=False, compare=False)
+    query_index: int = field(repr=False, compare=False)
 
-    def __init__(self, table, sql, answer, family, inputs, targets, source, ordered, block, position):
-        self.table: Table = table
-        self.sql: str = sql
-        self.answer: tuple[str, ...] = answer
-        self.family: str = family
-        self.inputs: str = inputs
-        self.targets: str = targets
-        self._source = source  # a Query, or (lane Block, index) decoded on demand
-        self.ordered: bool = ordered
-        self.block: int = block
-        self.position: int = position
+    __hash__ = None  # type: ignore[assignment]  # tables are not dict keys
 
     @property
     def plan(self) -> Query:
-        source = self._source
-        if isinstance(source, tuple):
-            source = self._source = source[0].plan(source[1])
-        return source
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Example):
-            return NotImplemented
-        return (
-            self.to_dict(include_table=False) == other.to_dict(include_table=False)
-            and self.ordered == other.ordered
-            and self.table == other.table
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return (
-            f"Example(block={self.block}, position={self.position}, family={self.family!r}, "
-            f"sql={self.sql!r}, answer={self.answer!r})"
-        )
+        return self.queries.plan(self.query_index)
 
     def to_dict(self, *, include_table: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (the table as header/types/rows unless ``include_table=False``)."""
@@ -321,10 +301,6 @@ class _BlockMaker:
         self.table_budget = None
         if config.max_input_chars is not None:
             self.table_budget = config.max_input_chars - config.sql_reserve_chars
-        # one kernel call per block (lane.sample_synthetic): a drawn table that fits the budget
-        # is used as it is (truncate_table's first case)
-        self.fused = (self.user_tables is None and config.sql_style == "standard"
-                      and (self.table_tokens is not None or self.table_budget is not None))
 
     def table(self, bseed: int) -> Table:
         cfg = self.config
@@ -345,53 +321,18 @@ class _BlockMaker:
             )
         return table
 
-    def fused_block(self, bseed: int, qseed: int) -> tuple[str, Block, np.ndarray | None] | None:
-        """The table text, queries and (with a tokenizer) the table text's ids of the block
-        whose table and queries are seeded by ``bseed`` and ``qseed``, from one kernel call,
-        or ``None`` (the drawn table must be cut, or the kernels left part of it to Python)."""
-        cfg = self.config
-        got = sample_synthetic(bseed & 0x7FFFFFFFFFFFFFFF, self.table_config, qseed, cfg.sampler,
-                               cfg.queries_per_table, cfg.table_style)
-        if got is None:
-            return None
-        table = got[1].table
-        if self.table_tokens is None:
-            if not fits_as_is(table, self.table_budget, style=cfg.table_style, lowercase=cfg.lowercase,
-                              max_cell_chars=cfg.max_cell_chars):
-                return None
-            return self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase), got[1], None
-        if not fits_as_is(table, None, max_cell_chars=cfg.max_cell_chars):
-            return None
-        text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
-        ids = None
-        if self.tokenizer is not None:
-            ids = self.tokenizer.encode([text])[0]
-            size = len(ids)
-        else:
-            size = self.count(text)
-        return (text, got[1], ids) if size <= self.table_tokens else None
-
     def build(self, b: int, *, ids: bool = False) -> _Built | None:
         """Block ``b``: its table and queries, and the examples that fit the budgets (with
         their ids when ``ids``; that needs a tokenizer)."""
         cfg = self.config
         bseed = block_seed(self.seed, b)
         qseed = block_seed(bseed, _QUERY_STREAM)
-        fused = self.fused_block(bseed, qseed) if self.fused else None
-        if fused is not None:
-            table_text, got, table_ids = fused
-            table = got.table
-        else:
-            try:
-                table = self.table(bseed)
-            except TableError:
-                return None  # a user table that cannot fit the budget at all
-            table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
-            table_ids = None
-            got = sample_block(
-                table, qseed, cfg.sampler, cfg.queries_per_table,
-                sql_style=cfg.sql_style, keep_prepared=self.user_tables is not None,
-            )
+        try:
+            table = self.table(bseed)
+        except TableError:
+            return None  # a user table that cannot fit the budget at all
+        table_text = self.linearize(table, style=cfg.table_style, lowercase=cfg.lowercase)
+        got = sample_block(table, qseed, cfg.sampler, cfg.queries_per_table, sql_style=cfg.sql_style)
         if cfg.layout == "sql_first":
             head, tail = self.instruction + " ", "\n" + table_text
         else:
@@ -409,10 +350,10 @@ class _BlockMaker:
             fits = np.fromiter((len(text) <= max_chars for text in inputs), bool, len(inputs))
         tokens = (None, None, None, None)
         if ids:
-            tokens = self._encode(shown, inputs, targets, table_text, table_ids)
+            tokens = self._encode(shown, inputs, targets, table_text)
             input_lengths, target_lengths = tokens[1], tokens[3]
         elif self.count is not None and (cfg.max_input_tokens is not None or cfg.max_target_tokens is not None):
-            input_lengths, target_lengths = self._lengths(shown, inputs, targets, table_text, table_ids)
+            input_lengths, target_lengths = self._lengths(shown, inputs, targets, table_text)
         else:
             input_lengths = target_lengths = None
         if input_lengths is not None:
@@ -442,7 +383,7 @@ class _BlockMaker:
             return None
         return heads
 
-    def _lengths(self, shown, inputs, targets, table_text, table_ids):
+    def _lengths(self, shown, inputs, targets, table_text):
         """Token counts of the inputs and targets (no ids)."""
         tok = self.tokenizer
         if tok is None:
@@ -452,10 +393,10 @@ class _BlockMaker:
         heads = self._heads_join(shown, table_text)
         if heads is None:
             return tok.lengths(inputs), tok.lengths(targets)
-        table_length = len(table_ids) if table_ids is not None else tok.count(table_text)
+        table_length = tok.count(table_text)
         return tok.lengths(heads) + (len(self.joiner) + table_length), tok.lengths(targets)
 
-    def _encode(self, shown, inputs, targets, table_text, table_ids):
+    def _encode(self, shown, inputs, targets, table_text):
         """Ids and lengths of the inputs and targets. With a joiner, the table text is
         encoded once and each query's instruction and SQL apart; otherwise every prompt is
         encoded whole."""
@@ -466,8 +407,7 @@ class _BlockMaker:
         if heads is None:
             input_ids, input_lengths = tok.encode(inputs)
         else:
-            if table_ids is None:
-                table_ids = tok.encode([table_text])[0]
+            table_ids = tok.encode([table_text])[0]
             head_ids, head_lengths = tok.encode(heads)
             joiner = self.joiner
             if self.config.layout == "sql_first":
@@ -488,8 +428,13 @@ class _BlockMaker:
         if len(keep) != len(got.sql):
             columns = [[column[k] for k in keep] for column in columns]
         sql, answers, families, ordered = columns
-        return list(map(Example, repeat(built.table), sql, answers, families, built.inputs, built.targets,
-                        zip(repeat(got), keep), ordered, repeat(b), range(len(keep))))
+        table = built.table
+        return [
+            Example(table=table, sql=sql[k], answer=answers[k], family=families[k], inputs=built.inputs[k],
+                    targets=built.targets[k], ordered=ordered[k], block=b, position=k, queries=got,
+                    query_index=keep[k])
+            for k in range(len(keep))
+        ]
 
 
 def examples(

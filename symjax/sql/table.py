@@ -158,6 +158,7 @@ class Table:
         "display",
         "name",
         "_cache",
+        "__weakref__",
     )
 
     def __init__(
