@@ -4,11 +4,11 @@ import sqlite3
 import pytest
 
 from symjax.errors import SqlError, UnsupportedSqlError
-from symjax.sql import executor as ex
-from symjax.sql.answers import answer_text, canonical_answer, split_answer
-from symjax.sql.parse import parse_sql
-from symjax.sql.render import render, transpile
+from symjax.sql.query import executor as ex
+from symjax.sql.query.parse import parse_sql
+from symjax.sql.query.render import render, transpile
 from symjax.sql.table import Table
+from symjax.sql.text.answers import answer_text, canonical_answer, split_answer
 
 
 @pytest.fixture(scope="module")

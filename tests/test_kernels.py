@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from symjax.sql import _kernels as K
+from symjax.sql.query import _kernels as K
 
 NAN = math.nan
 

@@ -11,13 +11,22 @@ import numpy as np
 import pytest
 
 from symjax.errors import ConfigError
-from symjax.sql import _lane_kernels as LK
-from symjax.sql.executor import run_plan
-from symjax.sql.families import FAMILIES, SamplerConfig
-from symjax.sql.lane import _prepared, _workspace, decode_plan, family_cdf, sample_block
-from symjax.sql.render import render
-from symjax.sql.table import Table
-from symjax.sql.tables import TableConfig, generate_table
+from symjax.sql.io import table_from_rows
+from symjax.sql.lane import _conditions as LC
+from symjax.sql.lane import _layout as LY
+from symjax.sql.lane import _strings as LS
+from symjax.sql.lane.blocks import (
+    _prepared,
+    _workspace,
+    decode_plan,
+    family_cdf,
+    sample_block,
+)
+from symjax.sql.query.executor import run_plan
+from symjax.sql.query.families import FAMILIES, SamplerConfig
+from symjax.sql.query.render import render
+from symjax.sql.synth.tables import TableConfig, generate_table
+from symjax.sql.text import _text_kernels as TXK
 
 
 def _check_block(table, seed, config, num_queries=16):
@@ -95,7 +104,7 @@ def test_family_weights_choose_the_families():
 
 def test_a_table_without_candidates_gives_an_empty_block():
     # one row, one text column: no repeated values, no numbers, nothing to order
-    table = Table.from_rows([["a"]], header=["x"])
+    table = table_from_rows([["a"]], header=["x"])
     block = sample_block(table, 1, SamplerConfig(family_weights={"most_frequent": 1.0}), 4)
     assert block.sql == [] and block.answers == []
 
@@ -125,7 +134,7 @@ def test_table_view_kernel_against_its_slow_twin():
         m, n = int(rng.integers(1, 6)), int(rng.integers(1, 12))
         keys = rng.integers(0, 4, size=(m, n)).astype(np.float64)
         keys[rng.random((m, n)) < 0.2] = np.nan
-        vals, nvals, uniq, nuniq, repeated, canon = LK.table_view(keys, np.zeros(m, dtype=np.int64))
+        vals, nvals, uniq, nuniq, repeated, canon = LC.table_view(keys, np.zeros(m, dtype=np.int64))
         for j, (v, u, r, c) in enumerate(_slow_table_view(keys)):
             assert vals[j, : nvals[j]].tolist() == v
             assert uniq[j, : nuniq[j]].tolist() == u
@@ -148,12 +157,12 @@ def test_string_offsets_kernel_against_its_slow_twin():
         starts = [0]
         for s in strings:
             starts.append(starts[-1] + len(s.encode()) + 1)
-        assert LK.string_offsets(data, len(strings)).tolist() == starts[: len(strings) + 1]
+        assert TXK.string_offsets(data, len(strings)).tolist() == starts[: len(strings) + 1]
 
 
 def test_text_with_nul_bytes_and_like_prefixes():
     rows = [["Ab\0c", 1], ["ab", 2], ["A%b", 3], ["ünö", 4], ["Üx", 5], ["a_b", 6], ["Ab\0c", 7]]
-    table = Table.from_rows(rows, header=["name", "n"], infer=False, types=["text", "integer"])
+    table = table_from_rows(rows, header=["name", "n"], infer=False, types=["text", "integer"])
     config = SamplerConfig(family_weights={"select_like": 1.0, "select_where": 1.0}, allow_empty=True)
     likes = 0
     for seed in range(60):
@@ -180,7 +189,7 @@ def test_rendered_queries_stay_well_inside_the_token_buffers():
         block = sample_block(generate_table(5000 + i, TableConfig()), i, config, 16)
         ends = [0] + _workspace(16, 50).meta[: len(block.sql), 1].tolist()
         longest = max([longest] + [b - a for a, b in zip(ends, ends[1:])])
-    assert 20 < longest <= LK.MAX_TOKENS // 2, longest
+    assert 20 < longest <= LY.MAX_TOKENS // 2, longest
 
 
 def test_rank_strings_kernel_against_python_order():
@@ -190,7 +199,7 @@ def test_rank_strings_kernel_against_python_order():
         pool = sorted({"".join(rng.choice(alphabet, size=rng.integers(0, 5))) for _ in range(rng.integers(0, 40))})
         rng.shuffle(pool)
         data = np.frombuffer(("\0".join(pool) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        ranks, ranked, soff = LK.rank_strings(data, len(pool))
+        ranks, ranked, soff = LS.rank_strings(data, len(pool))
         by_rank = sorted(pool)
         assert ranks.tolist() == [float(by_rank.index(s)) for s in pool]
         for r, s in enumerate(by_rank):
@@ -203,7 +212,7 @@ def test_a_table_sampled_again_gives_the_same_block(style):
     gives what a fresh copy of the table gives, and the cache dies with the table."""
     import gc
 
-    from symjax.sql.lane import _PREPARED
+    from symjax.sql.lane.blocks import _PREPARED
 
     config = SamplerConfig(difficulty="hard", allow_empty=True, allow_null=True)
     for i in range(60):

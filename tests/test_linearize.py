@@ -11,11 +11,16 @@ import numpy as np
 import pytest
 
 from symjax.errors import ConfigError, TableError
-from symjax.sql.linearize import (
-    STYLES, fits_as_is, linearize, linearized_length, shorten_cells, truncate_table,
-)
+from symjax.sql.synth.tables import generate_table
 from symjax.sql.table import TEXT, Table, format_number, int_to_date
-from symjax.sql.tables import generate_table
+from symjax.sql.text.linearize import (
+    STYLES,
+    fits_as_is,
+    linearize,
+    linearized_length,
+    shorten_cells,
+    truncate_table,
+)
 
 
 def small_table() -> Table:
@@ -500,7 +505,7 @@ def test_cells_are_cut_before_rows_are_dropped():
 
 def test_import_pulls_in_no_tensorflow_or_jax():
     code = (
-        "import sys, symjax.sql.linearize; "
+        "import sys, symjax.sql.text.linearize; "
         "bad = [m for m in ('tensorflow', 'jax', 'flax') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symjax.sql._record_kernels import CRC_TABLE, crc32c
-from symjax.sql.records import read_tfrecord, serialize_example
+from symjax.sql.export._record_kernels import CRC_TABLE, crc32c
+from symjax.sql.export.records import read_tfrecord, serialize_example
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def test_jsonl_lines_equal_example_to_dict(tmp_path):
     import itertools
 
     from symjax.sql import examples
-    from symjax.sql.records import JsonlWriter
+    from symjax.sql.export.records import JsonlWriter
 
     es = list(itertools.islice(examples(8), 40))
     with JsonlWriter(str(tmp_path / "x.jsonl")) as w:

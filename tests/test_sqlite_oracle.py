@@ -7,11 +7,11 @@ after canonical formatting, must equal ``example.answer``. Nothing is excluded.
 import collections
 import sqlite3
 
-from symjax.sql.answers import canonical_answer
-from symjax.sql.families import FAMILIES, SamplerConfig
-from symjax.sql.plan import walk_columns
+from symjax.sql.query.families import FAMILIES, SamplerConfig
+from symjax.sql.query.plan import walk_columns
 from symjax.sql.stream import StreamConfig, examples
 from symjax.sql.table import COLUMN_TYPES
+from symjax.sql.text.answers import canonical_answer
 
 N_SYNTHETIC = 20_000
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from symjax.errors import ConfigError
-from symjax.sql.families import SamplerConfig
+from symjax.sql.query.families import SamplerConfig
 from symjax.sql.stream import INSTRUCTIONS, StreamConfig, examples
 from symjax.sql.table import Table
 

@@ -1,4 +1,4 @@
-"""Tests of symjax.sql.tables: every numba kernel against a slow pure-Python twin, the
+"""Tests of symjax.sql.synth.tables: every numba kernel against a slow pure-Python twin, the
 distributions, determinism across processes, realism invariants, SQLite loading, config
 validation, and the word lists."""
 from __future__ import annotations
@@ -18,13 +18,19 @@ import numpy as np
 import pytest
 
 from symjax.errors import ConfigError
-from symjax.sql import _column_kernels as K
 from symjax.sql import _random_kernels as R
-from symjax.sql import _table_kernels as TK
-from symjax.sql import tables as T
-from symjax.sql import vocab
+from symjax.sql.synth import _column_kernels as K
+from symjax.sql.synth import _table_kernels as TK
+from symjax.sql.synth import tables as T
+from symjax.sql.synth import vocab
+from symjax.sql.synth.tables import (
+    ARCHETYPES,
+    TableConfig,
+    generate_table,
+    synthetic_tables,
+    table_seed,
+)
 from symjax.sql.table import Table, format_number
-from symjax.sql.tables import ARCHETYPES, TableConfig, generate_table, synthetic_tables, table_seed
 
 M64 = (1 << 64) - 1
 REPO = Path(__file__).resolve().parents[1]
@@ -600,7 +606,7 @@ def _rows_digest(seeds) -> str:
 
 
 def test_deterministic_across_processes():
-    code = ("import hashlib\nfrom symjax.sql.tables import generate_table\nh = hashlib.sha256()\n"
+    code = ("import hashlib\nfrom symjax.sql.synth.tables import generate_table\nh = hashlib.sha256()\n"
             "for s in range(51):\n    t = generate_table(s)\n"
             "    h.update(repr((t.name, t.header, t.types, t.rows, t.strings)).encode())\n"
             "print(h.hexdigest())")
@@ -610,7 +616,7 @@ def test_deterministic_across_processes():
 
 
 def test_import_pulls_no_ml_framework():
-    code = ("import sys, symjax.sql.tables as t; t.generate_table(0); "
+    code = ("import sys, symjax.sql.synth.tables as t; t.generate_table(0); "
             "print(sorted(m for m in ('jax', 'tensorflow', 'flax', 'torch') if m in sys.modules))")
     result = _run_python(code)
     assert result.returncode == 0, result.stderr
@@ -835,7 +841,7 @@ def test_archetype_specs_are_consistent():
 
 
 def test_word_lists():
-    folder = resources.files("symjax.sql").joinpath("vocab")
+    folder = resources.files("symjax.sql.synth").joinpath("vocab")
     total = 0
     for name in vocab.file_lists():
         raw = folder.joinpath(f"{name}.txt").read_bytes()
@@ -871,7 +877,7 @@ def test_text_formats():
 
 def _kernel_texts(keys_h, a, b, c):
     """pool_text on a made-up meta (no columns) holding these pool keys."""
-    from symjax.sql._table_kernels import pool_text
+    from symjax.sql.synth._table_kernels import pool_text
 
     used = len(keys_h)
     meta = np.array([0, 0, used, *keys_h, *a, *b, *c], dtype=np.int64)

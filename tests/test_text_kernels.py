@@ -1,8 +1,8 @@
 """The kernels that write text against their Python twins.
 
-``symjax.sql._text_kernels`` formats numbers and linearizes tables; its references are
+``symjax.sql.text._text_kernels`` formats numbers and linearizes tables; its references are
 ``str``, :func:`format_number`, ``repr``, :func:`int_to_date` and the Python linearization
-(``linearize._python_text``). ``symjax.sql._lane_kernels.render_texts`` writes the lane's SQL
+(``linearize._python_text``). ``symjax.sql.lane._kernels.render_texts`` writes the lane's SQL
 and answers; its reference is the lane's token path (fragments joined in Python).
 """
 import importlib
@@ -11,13 +11,17 @@ import random
 import numpy as np
 import pytest
 
-from symjax.sql import _text_kernels as TK
-from symjax.sql import lane as L
-from symjax.sql.families import SamplerConfig
+from symjax.sql.lane import _emit as LE
+from symjax.sql.lane import _kernels as LK
+from symjax.sql.lane import _layout as LY
+from symjax.sql.lane import blocks as L
+from symjax.sql.query.families import SamplerConfig
+from symjax.sql.synth.tables import TableConfig, generate_table
 from symjax.sql.table import Table, format_number, int_to_date
-from symjax.sql.tables import TableConfig, generate_table
+from symjax.sql.text import _text_kernels as TK
+from symjax.sql.text import _text_kernels as TXK
 
-LZ = importlib.import_module("symjax.sql.linearize")
+LZ = importlib.import_module("symjax.sql.text.linearize")
 
 
 def _text(kind, value=0, real=0.0):
@@ -131,8 +135,8 @@ def test_render_texts_equals_the_token_path(style):
         assert np.array_equal(got.plans, want.plans)
         prep = L._prepared(table)
         if prep.header.shape[0]:
-            data, status = L.LK.render_texts(*_kernel_args(table, i, config))
-            fast += status == L.LK.TEXTS_OK
+            data, status = LE.render_texts(*_kernel_args(table, i, config))
+            fast += status == LY.TEXTS_OK
     assert fast > 150  # the kernel wrote most blocks itself (all synthetic ones)
 
 
@@ -140,8 +144,8 @@ def _kernel_args(table, seed, config):
     prep = L._prepared(table)
     cfg, cdf = L._config_arrays(config, 32)
     ws = L._workspace(16, config.max_answer_values)
-    kept, _, _, _, _, _ = L.LK._sample_queries(
-        np.uint64(seed), prep.keys, prep.ints, prep.types == L.LK.C_INTEGER, prep.types, prep.sbytes, prep.soff, cfg, cdf,
+    kept, _, _, _, _, _ = LK._sample_queries(
+        np.uint64(seed), prep.keys, prep.ints, prep.types == TXK.C_INTEGER, prep.types, prep.sbytes, prep.soff, cfg, cdf,
         ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used)
     return (ws.toks, ws.meta, kept, ws.spec, ws.atoks, ws.aspec, ws.areal, prep.keys, prep.ints,
             prep.types, prep.sbytes, prep.soff, prep.header)

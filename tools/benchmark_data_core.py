@@ -50,7 +50,7 @@ def _rss_mib() -> float:
 
 
 def _sqlite_path(batch) -> None:
-    from symjax.sql.answers import answer_text, canonical_answer
+    from symjax.sql.text.answers import answer_text, canonical_answer
 
     for e, rows, ddl, insert in batch:
         conn = sqlite3.connect(":memory:")

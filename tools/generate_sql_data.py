@@ -89,7 +89,7 @@ def _config():
 
 
 def _tokenizer():
-    from symjax.sql.tokens import ByteTokenizer
+    from symjax.sql.text.tokens import ByteTokenizer
 
     if FLAGS.vocabulary == "byte":
         return ByteTokenizer()
@@ -112,7 +112,7 @@ def _write_shard(args):
     if flag_values is not None:  # in a worker process
         FLAGS(flag_values)
     from symjax.sql import examples
-    from symjax.sql.records import JsonlWriter, TFRecordWriter
+    from symjax.sql.export.records import JsonlWriter, TFRecordWriter
 
     writer_cls = JsonlWriter if FLAGS.format == "jsonl" else TFRecordWriter
     stats = {"families": collections.Counter(), "answer_sizes": collections.Counter(), "lengths": []}

@@ -1,5 +1,5 @@
 """Random numbers and sampling primitives of the synthetic table sampler (private; the API
-is :mod:`symjax.sql.tables`, the column samplers are in :mod:`symjax.sql._column_kernels`).
+is :mod:`symjax.sql.synth.tables`, the column samplers are in :mod:`symjax.sql.synth._column_kernels`).
 
 Randomness is an explicit splitmix64 counter in a one-element ``uint64`` array: no global
 state, and the same seed gives the same table in every process. The kernels use only

@@ -39,8 +39,22 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from symjax.errors import CellTypeError, MissingDataError, TableError, TableFormatError
-from symjax.sql.infer import cell_value, classify_cell, column_type_of, infer_cell, infer_column
-from symjax.sql.table import COLUMN_TYPES, INTEGER, REAL, TEXT, Table, dedupe_header, format_number
+from symjax.sql.infer import (
+    cell_value,
+    classify_cell,
+    column_type_of,
+    infer_cell,
+    infer_column,
+)
+from symjax.sql.table import (
+    COLUMN_TYPES,
+    INTEGER,
+    REAL,
+    TEXT,
+    Table,
+    dedupe_header,
+    format_number,
+)
 
 __all__ = [
     "infer_cell",

@@ -23,15 +23,15 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from symjax.errors import ConfigError, SamplingError, TableError
-from symjax.sql.answers import answer_text
-from symjax.sql.families import SamplerConfig
-from symjax.sql.lane import Block, sample_block
-from symjax.sql.linearize import STYLES, linearize, truncate_table
-from symjax.sql.plan import Query
-from symjax.sql.render import SQL_STYLES
+from symjax.sql.lane.blocks import Block, sample_block
+from symjax.sql.query.families import SamplerConfig
+from symjax.sql.query.plan import Query
+from symjax.sql.query.render import SQL_STYLES
 from symjax.sql.table import Table
-from symjax.sql.tokens import Tokenizer, select_ids, split_ids
-from symjax.sql.tokens import append_eos as _append_eos
+from symjax.sql.text.answers import answer_text
+from symjax.sql.text.linearize import STYLES, linearize, truncate_table
+from symjax.sql.text.tokens import Tokenizer, select_ids, split_ids
+from symjax.sql.text.tokens import append_eos as _append_eos
 
 __all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "EncodedExamples", "examples",
            "block_examples", "encode_blocks", "block_seed"]
@@ -82,7 +82,7 @@ class StreamConfig:
     exceed ``max_input_tokens`` tokens, or whose
     ``targets`` exceed ``max_target_tokens`` tokens, are left out: the next query takes
     their place, nothing is ever cut after execution. Tokens are counted with
-    ``tokenizer`` (a :class:`symjax.sql.tokens.Tokenizer`, which also gives the ids, see
+    ``tokenizer`` (a :class:`symjax.sql.text.tokens.Tokenizer`, which also gives the ids, see
     :func:`encode_blocks`) or with ``count_tokens`` (a function ``str -> int``). A
     character budget given together with a token budget applies too.
     """
@@ -128,15 +128,15 @@ class StreamConfig:
             raise ConfigError(f"sql_reserve_tokens must be an int >= 0 or None, got {self.sql_reserve_tokens!r}")
         if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
             raise ConfigError(
-                f"tokenizer must be a symjax.sql.tokens.Tokenizer, got {type(self.tokenizer).__name__} "
-                "(wrap a function str -> list[int] in symjax.sql.tokens.FunctionTokenizer)"
+                f"tokenizer must be a symjax.sql.text.tokens.Tokenizer, got {type(self.tokenizer).__name__} "
+                "(wrap a function str -> list[int] in symjax.sql.text.tokens.FunctionTokenizer)"
             )
         if self.tokenizer is not None and self.count_tokens is not None:
             raise ConfigError("give tokenizer or count_tokens, not both (the tokenizer counts tokens itself)")
         if ((self.max_input_tokens is not None or self.max_target_tokens is not None)
                 and self.tokenizer is None and self.count_tokens is None):
             raise ConfigError(
-                "max_input_tokens / max_target_tokens need a tokenizer (symjax.sql.tokens.Tokenizer) "
+                "max_input_tokens / max_target_tokens need a tokenizer (symjax.sql.text.tokens.Tokenizer) "
                 "or count_tokens (a function str -> int)"
             )
         if not isinstance(self.sampler, SamplerConfig):
@@ -280,7 +280,7 @@ class _BlockMaker:
         self.truncate = truncate_table
         self.user_tables = None if config.tables is None else _user_tables(config.tables)
         if self.user_tables is None:
-            from symjax.sql.tables import TableConfig, generate_table
+            from symjax.sql.synth.tables import TableConfig, generate_table
 
             self.table_config = config.table_config or TableConfig()
             self.generate_table = generate_table
@@ -402,7 +402,7 @@ class _BlockMaker:
         encoded whole."""
         tok = self.tokenizer
         if tok is None:
-            raise ConfigError("token ids need a StreamConfig with a tokenizer (symjax.sql.tokens.Tokenizer)")
+            raise ConfigError("token ids need a StreamConfig with a tokenizer (symjax.sql.text.tokens.Tokenizer)")
         heads = self._heads_join(shown, table_text)
         if heads is None:
             input_ids, input_lengths = tok.encode(inputs)
@@ -539,7 +539,7 @@ def encode_blocks(seed: int, blocks: Sequence[int], *, config: StreamConfig,
     gives for each block, with their ids. Every example fits the config's token budgets
     (EOS not counted: a model's length ``L`` takes ``max_input_tokens=L - 1``)."""
     if config is None or config.tokenizer is None:
-        raise ConfigError("encode_blocks needs a StreamConfig with a tokenizer (symjax.sql.tokens.Tokenizer)")
+        raise ConfigError("encode_blocks needs a StreamConfig with a tokenizer (symjax.sql.text.tokens.Tokenizer)")
     maker = _maker(seed, config)
     columns: list[list] = [[] for _ in range(8)]
     inputs_text: list[str] = []

@@ -146,7 +146,7 @@ def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
 
 class Table:
     """An immutable, typed, columnar table. Build with :meth:`from_columns` or the loaders
-    in :mod:`symjax.sql.io` (``Table.from_rows``, ``from_csv``, ...)."""
+    in :mod:`symjax.sql.io` (``table_from_rows``, ``read_csv``, ``read_table``, ...)."""
 
     __slots__ = (
         "header",
@@ -184,12 +184,14 @@ class Table:
         self._cache: dict[Any, Any] = {}
 
     @classmethod
-    def _from_arrays(cls, header: tuple[str, ...], types: tuple[str, ...], strings: tuple[str, ...],
-                     arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
-                     name: str | None = None) -> "Table":
+    def from_arrays(cls, header: tuple[str, ...], types: tuple[str, ...], strings: tuple[str, ...],
+                    arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
+                    name: str | None = None, pool_bytes: np.ndarray | None = None) -> "Table":
         """Low-level constructor over the kernels' view of the columns (:meth:`arrays`, taken
         as given: the type codes must be those of ``types``); :attr:`data` and
-        :attr:`nulls` are its rows, built on first use."""
+        :attr:`nulls` are its rows, built on first use. ``pool_bytes``: the strings as
+        :meth:`pool_bytes` writes them, when the caller has them already (read-only, so
+        that the kernels taking the pool are compiled for one array type)."""
         self = cls.__new__(cls)
         self.header = header
         self.types = types
@@ -200,6 +202,8 @@ class Table:
         self.display = [None] * len(header)
         self.name = name
         self._cache = {"arrays": arrays}
+        if pool_bytes is not None:
+            self._cache["pool_bytes"] = pool_bytes
         return self
 
     @property
@@ -300,42 +304,6 @@ class Table:
         for j, values in enumerate(pycols):  # the Python values are known already
             table._cache[("column", j)] = values
         return table
-
-    @classmethod
-    def from_rows(cls, rows, *, header=None, types=None, name=None, infer=True) -> "Table":
-        """Rows of strings or Python values; the first row is the header unless ``header``
-        is given. Types are inferred (see :mod:`symjax.sql.infer`) unless declared."""
-        from symjax.sql.io import table_from_rows
-
-        return table_from_rows(rows, header=header, types=types, name=name, infer=infer)
-
-    @classmethod
-    def from_csv(cls, path, **kwargs) -> "Table":
-        """A CSV file (header first); see :func:`symjax.sql.io.read_csv`."""
-        from symjax.sql.io import read_csv
-
-        return read_csv(path, **kwargs)
-
-    @classmethod
-    def from_jsonl(cls, path, **kwargs) -> "Table":
-        """A JSONL file; see :func:`symjax.sql.io.read_jsonl`."""
-        from symjax.sql.io import read_jsonl
-
-        return read_jsonl(path, **kwargs)
-
-    @classmethod
-    def from_dataframe(cls, df, **kwargs) -> "Table":
-        """A pandas DataFrame; see :func:`symjax.sql.io.from_dataframe`."""
-        from symjax.sql.io import from_dataframe
-
-        return from_dataframe(df, **kwargs)
-
-    @classmethod
-    def from_file(cls, path, **kwargs) -> "Table":
-        """Any supported file (CSV, JSONL/JSON, WTQ .csv/.tsv/.table, TabFact .html.csv)."""
-        from symjax.sql.io import read_table
-
-        return read_table(path, **kwargs)
 
     # ------------------------------------------------------------------ access
     @property

@@ -33,9 +33,9 @@ from collections.abc import Callable
 def _stages() -> list[tuple[str, Callable[[], object]]]:
     """The data core's paths, each as (name, a small call that runs it)."""
     from symjax import sql
-    from symjax.sql import records
-    from symjax.sql.tables import TableConfig, generate_table
-    from symjax.sql.tokens import ByteTokenizer
+    from symjax.sql.export import records
+    from symjax.sql.synth.tables import TableConfig, generate_table
+    from symjax.sql.text.tokens import ByteTokenizer
 
     def stream(config: sql.StreamConfig, n: int = 200, seed: int = 0) -> list:
         return list(itertools.islice(sql.examples(seed, config=config), n))

@@ -37,7 +37,7 @@ Two families of scores:
     * SVAMP: the number in the prediction equals the gold number.
 
 **Reading a prediction as a list.** The model writes several values joined by ``", "``
-(the SQL-execution targets' separator, :data:`symjax.sql.answers.ANSWER_SEPARATOR`) and
+(the SQL-execution targets' separator, :data:`symjax.sql.text.answers.ANSWER_SEPARATOR`) and
 ``@NULL@`` for an empty answer. A value may itself contain ``", "`` (``Washington,
 D.C.``), so for the official list scorers (WTQ, SQA, WikiSQL) adjacent pieces of the
 prediction may be joined back where the joined text is one of the gold values, and the
@@ -84,7 +84,7 @@ __all__ = [
     "METRIC_FNS",
 ]
 
-EMPTY_ANSWER = "@NULL@"  # == symjax.sql.answers.EMPTY_ANSWER (kept import-free of the data core)
+EMPTY_ANSWER = "@NULL@"  # == symjax.sql.text.answers.EMPTY_ANSWER (kept import-free of the data core)
 ANSWER_SEPARATOR = ", "
 
 

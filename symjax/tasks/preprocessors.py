@@ -200,7 +200,7 @@ def benchmark(dataset: tf.data.Dataset, sequence_length: Mapping[str, int] | Non
 
 
 def _with_eos(tokenizer: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    from symjax.sql.tokens import append_eos
+    from symjax.sql.text.tokens import append_eos
 
     ids, lengths = tokenizer.encode(texts)
     return append_eos(ids, lengths, tokenizer.eos_id)
@@ -231,7 +231,7 @@ def jsonl(dataset: tf.data.Dataset, sequence_length: Mapping[str, int] | None,
         if lengths is not None:
             keep = (input_lengths <= lengths["inputs"]) & (target_lengths <= lengths["targets"])
             if not keep.all():
-                from symjax.sql.tokens import select_ids
+                from symjax.sql.text.tokens import select_ids
 
                 input_ids, input_lengths = select_ids(input_ids, input_lengths, keep)
                 target_ids, target_lengths = select_ids(target_ids, target_lengths, keep)

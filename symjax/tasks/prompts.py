@@ -2,7 +2,7 @@
 sail-sg/symbolic-instruction-tuning) and the few-shot formats of BBH and MMLU.
 
 Table templates have two slots, ``{table}`` (the table linearized with
-``symjax.sql.linearize(table, style="indexed")``) and ``{question}``; SVAMP templates have
+``symjax.sql.text.linearize(table, style="indexed")``) and ``{question}``; SVAMP templates have
 ``{question}``. The paper's templates are Jinja; a ``{{ answer }}`` slot in two of them
 rendered empty and is written here as the empty string it produced. The SVAMP list of the
 paper has 18 strings but a missing comma joins two of them, so 17 templates are effective;

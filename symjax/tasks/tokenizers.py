@@ -2,17 +2,17 @@
 its examples are fitted to.
 
 :func:`tokenizer_for` turns a ``seqio.Vocabulary`` into a
-:class:`symjax.sql.tokens.Tokenizer` that gives exactly ``vocabulary.encode(text)`` for any
+:class:`symjax.sql.text.tokens.Tokenizer` that gives exactly ``vocabulary.encode(text)`` for any
 text:
 
-* ``seqio.ByteVocabulary`` -> :class:`symjax.sql.tokens.ByteTokenizer` (numpy; UTF-8 bytes
+* ``seqio.ByteVocabulary`` -> :class:`symjax.sql.text.tokens.ByteTokenizer` (numpy; UTF-8 bytes
   shifted by the vocabulary's special ids);
 * ``seqio.SentencePieceVocabulary`` -> :class:`SentencePieceTokenizer`, batched through the
   SentencePiece processor seqio itself uses. Its joiner (one encoding of a block's table
   for all the block's queries) is enabled only for models that split on whitespace, add
   the dummy prefix and fold whitespace (T5's and Flan-T5's ``cc_all.32000`` model, and
   what ``spm_train`` makes by default), and after a probe of the model confirms it;
-* any other vocabulary -> :class:`symjax.sql.tokens.FunctionTokenizer` over its ``encode``.
+* any other vocabulary -> :class:`symjax.sql.text.tokens.FunctionTokenizer` over its ``encode``.
 
 Loading a SentencePiece model that cannot be read (the default vocabulary lives in
 ``gs://t5-data`` and needs the network) raises :class:`~symjax.errors.VocabularyError`
@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from symjax.errors import VocabularyError
-from symjax.sql.tokens import ByteTokenizer, FunctionTokenizer, Tokenizer
+from symjax.sql.text.tokens import ByteTokenizer, FunctionTokenizer, Tokenizer
 
 __all__ = ["SentencePieceTokenizer", "tokenizer_for", "load_vocabulary"]
 
@@ -123,7 +123,7 @@ _LOCK = threading.Lock()
 
 
 def tokenizer_for(vocabulary: Any) -> Tokenizer:
-    """The :class:`~symjax.sql.tokens.Tokenizer` of a seqio vocabulary (see the module
+    """The :class:`~symjax.sql.text.tokens.Tokenizer` of a seqio vocabulary (see the module
     docstring); one per vocabulary object (seqio vocabularies compare by content and are
     not hashable, so they are remembered by identity)."""
     import seqio

@@ -9,7 +9,7 @@ Files (``root`` is the benchmark folder, or its ``data/`` subfolder as extracted
 **Gold answers (TAPAS convention, ``tapas/utils/wikisql_utils.py``).** The table is first
 cut to the prompt budget (:func:`~symjax.tasks.records.fit_table_prompt`, the same for
 every template). The gold query ``SELECT agg(col_sel) WHERE cond AND ...`` is built as a
-:mod:`symjax.sql.plan` and run by :func:`symjax.sql.run_plan` on an *execution view* of
+:mod:`symjax.sql.query.plan` and run by :func:`symjax.sql.run_plan` on an *execution view* of
 that visible table in which
 
 * a ``real`` column holds :func:`~symjax.tasks.metrics.convert_to_float` of each visible
@@ -37,10 +37,16 @@ from typing import Any
 
 from symjax.errors import DataError, TableError
 from symjax.tasks.metrics import convert_to_float
-from symjax.tasks.records import (EvalExample, TablePromptConfig, find_file, fit_table_prompt, json_objects,
-                                  stable_seed)
 from symjax.tasks.prompts import num_templates
 from symjax.tasks.prompts import template as get_template
+from symjax.tasks.records import (
+    EvalExample,
+    TablePromptConfig,
+    find_file,
+    fit_table_prompt,
+    json_objects,
+    stable_seed,
+)
 
 __all__ = ["AGG_OPS", "COND_OPS", "WikiSqlQuestion", "read_wikisql", "wikisql_gold", "wikisql_examples", "EMPTY_TARGET"]
 
@@ -143,7 +149,7 @@ def wikisql_gold(q: WikiSqlQuestion, table: Any) -> dict:
     """Gold answers of ``q`` on ``table`` (the visible, truncated table): ``{"answers":
     [...], "sql": gold SQL text, "warning": None or why the answer is empty}``."""
     from symjax.sql import Table, render, run_plan
-    from symjax.sql.plan import Aggregate, And, Column, Compare, Literal, Select
+    from symjax.sql.query.plan import Aggregate, And, Column, Compare, Literal, Select
 
     n = len(q.types)
     raw = [list(table.column_texts(j)) for j in range(n)]

@@ -1,7 +1,7 @@
 """The batched query lane: all the queries of one stream block in one numba call.
 
 :func:`sample_block` is the one way a block's queries are made, on any table (drawn or
-given): one call of the kernel :func:`symjax.sql._lane_kernels.sample_block` draws up to
+given): one call of the kernel :func:`symjax.sql.lane._kernels.sample_block` draws up to
 ``num_queries`` distinct, well-defined queries, executes them, renders their SQL as tokens
 and, for a table that shows its values, writes the standard SQL and the answers'
 canonical text as UTF-8, which Python decodes once and splits. Joining the tokens'
@@ -9,24 +9,26 @@ fragments in Python is the branch for the tapex style and for what the kernel le
 Python (tables that show other text than their values, reals it cannot print with
 certainty), and the reference of the kernel's texts (``tests/test_text_kernels.py``).
 The families, their weights and the acceptance rules are asked for with
-:class:`symjax.sql.families.SamplerConfig`; every plan of the lane decodes
-(:func:`decode_plan`) into :mod:`symjax.sql.plan` objects on which
-:func:`symjax.sql.executor.run_plan` and :func:`symjax.sql.render.render` give the lane's
+:class:`symjax.sql.query.families.SamplerConfig`; every plan of the lane decodes
+(:func:`decode_plan`) into :mod:`symjax.sql.query.plan` objects on which
+:func:`symjax.sql.query.executor.run_plan` and :func:`symjax.sql.query.render.render` give the lane's
 answer and text (``tests/test_lane.py``), and SQLite agrees (``tests/test_sqlite_oracle.py``).
 """
 from __future__ import annotations
 
-import threading
 import dataclasses
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from symjax.errors import ConfigError, SamplingError
-from symjax.sql import _lane_kernels as LK
-from symjax.sql.answers import NULL_VALUE, canonical_value
-from symjax.sql.families import DIFFICULTIES, FAMILIES, SamplerConfig
-from symjax.sql.plan import (
+from symjax.sql.lane import _kernels as LK
+from symjax.sql.lane import _layout as LY
+from symjax.sql.lane import _strings as LS
+from symjax.sql.per_table import PerTable
+from symjax.sql.query.families import DIFFICULTIES, FAMILIES, SamplerConfig
+from symjax.sql.query.plan import (
     ROWID,
     Aggregate,
     And,
@@ -45,28 +47,32 @@ from symjax.sql.plan import (
     Scalar,
     Select,
 )
-from symjax.sql.render import render_literal, tapexify
-from symjax.sql.per_table import PerTable
+from symjax.sql.query.render import render_literal, tapexify
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
+from symjax.sql.text import _text_kernels as TXK
+from symjax.sql.text.answers import NULL_VALUE, canonical_value
 
 __all__ = ["Block", "sample_block", "sample_query", "decode_plan", "family_cdf"]
 
 _OPS = ("=", "!=", "<", ">", "<=", ">=")  # index = the kernels' OP_EQ .. OP_GE
 _AGGS = {1: "count", 2: "sum", 3: "avg", 4: "min", 5: "max"}
 _FIXED_TAPEX = tuple(
-    {LK.TK_FROM: "", LK.TK_ROWID: "id"}.get(i, text) for i, text in enumerate(LK.FIXED)
+    {LY.TK_FROM: "", LY.TK_ROWID: "id"}.get(i, text) for i, text in enumerate(LY.FIXED)
 )
-assert FAMILIES == LK.FAMILY_NAMES, "families.py and _lane_kernels.py disagree"
-assert TYPE_CODES == {TEXT: LK.C_TEXT, INTEGER: LK.C_INTEGER, REAL: LK.C_REAL, DATE: LK.C_DATE}
+assert FAMILIES == LY.FAMILY_NAMES, "families.py and _lane_kernels.py disagree"
+assert TYPE_CODES == {TEXT: TXK.C_TEXT, INTEGER: TXK.C_INTEGER, REAL: TXK.C_REAL, DATE: TXK.C_DATE}
 
 
 def family_cdf(config: SamplerConfig) -> np.ndarray:
     """Cumulative family weights in ``FAMILY_NAMES`` order (the kernels' family ids)."""
     weights = config.weights
-    return np.cumsum([float(weights.get(name, 0.0)) for name in LK.FAMILY_NAMES])
+    return np.cumsum([float(weights.get(name, 0.0)) for name in LY.FAMILY_NAMES])
 
 
+# no header: Python writes the texts. Read-only like Table.header_bytes, so that the kernel
+# is compiled for one array type
 _NO_TEXTS = np.empty(0, dtype=np.uint8)
+_NO_TEXTS.setflags(write=False)
 
 
 class _Prepared:
@@ -83,7 +89,7 @@ class _Prepared:
         texts = table.kernel_texts()
         self.header = _NO_TEXTS if texts is None else texts[1]
         if pool is not None:  # one kernel call
-            _, self.sbytes, self.soff, self.keys, self.ints = LK.prepare(
+            _, self.sbytes, self.soff, self.keys, self.ints = LS.prepare(
                 pool, len(table.strings), types, codes, ivals, rvals, nulls)
         else:  # a string holds a NUL
             m, n = table.num_columns, table.num_rows
@@ -107,7 +113,7 @@ class _Prepared:
         """Token id -> text of the fixed fragments and column identifiers, in a style."""
         base = self._idents.get(tapex)
         if base is None:
-            base = list(_FIXED_TAPEX if tapex else LK.FIXED)
+            base = list(_FIXED_TAPEX if tapex else LY.FIXED)
             if tapex:
                 base.extend(table.header)
             else:
@@ -120,7 +126,7 @@ class _Prepared:
         literals of the cells in ``cell_tokens``, ``None`` for the others. Literals are the
         same in both styles."""
         n = table.num_rows
-        start = LK.COLUMN_BASE + table.num_columns
+        start = LY.COLUMN_BASE + table.num_columns
         out: list[str | None] = [None] * (table.num_columns * n)
         quoted = self._quoted
         for tok in cell_tokens:
@@ -151,8 +157,9 @@ def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
     inside a string (in that buffer the NUL reads as \\1; no LIKE prefix may contain
     either); ranked in Python (:meth:`Table.strings_by_rank`)."""
     by_rank = [s.replace("\0", "\1") for s in table.strings_by_rank()]
-    ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    return ranked, LK.string_offsets(ranked, len(by_rank))
+    # a writable copy, as the kernel that ranks the other tables' strings returns them
+    ranked = np.frombuffer(("\0".join(by_rank) + "\0").encode("utf-8", "surrogatepass"), dtype=np.uint8).copy()
+    return ranked, TXK.string_offsets(ranked, len(by_rank))
 
 
 _PREPARED: PerTable[_Prepared] = PerTable()  # the tables sampled so far, while they live
@@ -207,15 +214,15 @@ class _Workspace:
     __slots__ = ("plans", "meta", "toks", "atoks", "spec", "aspec", "areal", "used")
 
     def __init__(self, num_queries: int, cap: int):
-        self.plans = np.zeros((num_queries, LK.IR_WIDTH), dtype=np.int64)
+        self.plans = np.zeros((num_queries, LY.IR_WIDTH), dtype=np.int64)
         self.meta = np.zeros((num_queries, 3), dtype=np.int64)
         # one query's worth of margin: the kernel checks each query's size after writing it
-        self.toks = np.zeros((num_queries + 1) * LK.MAX_TOKENS, dtype=np.int64)
+        self.toks = np.zeros((num_queries + 1) * LY.MAX_TOKENS, dtype=np.int64)
         self.atoks = np.zeros(num_queries * cap, dtype=np.int64)
-        self.spec = np.zeros(((num_queries + 1) * LK.SPEC_PER_QUERY, 3), dtype=np.int64)
+        self.spec = np.zeros(((num_queries + 1) * LY.SPEC_PER_QUERY, 3), dtype=np.int64)
         self.aspec = np.zeros((num_queries * cap, 2), dtype=np.int64)
         self.areal = np.zeros(num_queries * cap, dtype=np.float64)
-        self.used = np.zeros((num_queries + 1) * LK.MAX_TOKENS, dtype=np.int64)
+        self.used = np.zeros((num_queries + 1) * LY.MAX_TOKENS, dtype=np.int64)
 
 
 _LOCAL = threading.local()  # the kernels release the GIL: one set of buffers per thread
@@ -241,7 +248,7 @@ def sample_block(
     (default ``2 * num_queries``) of up to ``config.max_attempts`` attempts each, duplicates
     skipped; ``shown`` in ``sql_style``. A pure function of its arguments.
 
-    One kernel call (:func:`symjax.sql._lane_kernels.sample_block`) samples, executes and
+    One kernel call (:func:`symjax.sql.lane._kernels.sample_block`) samples, executes and
     renders the block; Python joins the tokens' fragments instead where the kernel leaves
     the texts to it (a table that shows other text than its values, a real it cannot print
     with certainty) and for the tapex style."""
@@ -256,7 +263,7 @@ def sample_block(
         prep.header, cfg, cdf, ws.plans, ws.meta, ws.toks, ws.atoks, ws.spec, ws.aspec, ws.areal, ws.used,
     )
     meta = ws.meta[:kept].tolist()
-    if status == LK.TEXTS_OK:
+    if status == LY.TEXTS_OK:
         texts = str(data, "utf-8", "surrogatepass").split("\0")
         sql, answers = _split_texts(texts, 0, kept, [row[2] for row in meta])
     else:
@@ -264,7 +271,7 @@ def sample_block(
         answers = _token_answers(table, prep, ws, meta, natok, naspec)
     shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     plans = ws.plans[:kept].copy()
-    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LK.IR_FAMILY].tolist()))
+    families = list(map(_FAMILY_NAME.__getitem__, plans[:, LY.IR_FAMILY].tolist()))
     return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
 
 
@@ -289,7 +296,7 @@ def sample_query(table: Table, seed: int, config: SamplerConfig | None = None, *
 
 def _split_texts(texts: list[str], start: int, kept: int, answer_ends: list[int]
                  ) -> tuple[list[str], list[tuple[str, ...]]]:
-    """The SQL and answers in ``texts[start:]`` as :func:`LK.render_texts` writes them:
+    """The SQL and answers in ``texts[start:]`` as :func:`LE.render_texts` writes them:
     ``kept`` SQL texts, then the answer values in the order of the answer tokens (query
     ``k``'s end at ``answer_ends[k]``)."""
     sql = texts[start:start + kept]
@@ -298,13 +305,13 @@ def _split_texts(texts: list[str], start: int, kept: int, answer_ends: list[int]
     return sql, answers
 
 
-_FAMILY_NAME = dict(enumerate(LK.FAMILY_NAMES))
+_FAMILY_NAME = dict(enumerate(LY.FAMILY_NAMES))
 
 
 def _token_sql(table: Table, prep: _Prepared, ws: _Workspace, meta: list[list[int]], ntok: int,
                nspec: int, nused: int, tapex: bool) -> list[str]:
     """Each query's SQL joined in Python from its tokens' fragments (the path for the tapex
-    style and for what :func:`LK.render_texts` leaves to Python). Token ids: fixed
+    style and for what :func:`LE.render_texts` leaves to Python). Token ids: fixed
     fragments and identifiers (per style), cell literals, special literals."""
     tail = prep.literals(table, ws.used[:nused].tolist())
     if nspec:
@@ -342,9 +349,9 @@ def _join_each(get, tokens: list[int], ends: list[int]) -> list[str]:
 def _answer_texts(specs: list[list[int]], reals: list[float]) -> list[str]:
     out = []
     for (kind, value), real in zip(specs, reals):
-        if kind == LK.A_INT:
+        if kind == LY.A_INT:
             out.append(str(value))
-        elif kind == LK.A_REAL:
+        elif kind == LY.A_REAL:
             out.append(format_number(real))
         else:
             out.append(NULL_VALUE)
@@ -355,9 +362,9 @@ def _spec_texts(table: Table, specs: list[list[int]]) -> list[str]:
     out = []
     n = table.num_rows
     for kind, x, y in specs:
-        if kind == LK.SPEC_INT:
+        if kind == LY.SPEC_INT:
             out.append(str(x))
-        elif kind == LK.SPEC_TENTHS:
+        elif kind == LY.SPEC_TENTHS:
             out.append(repr(x / 10.0))
         else:
             out.append(render_literal(table.column(x // n)[x % n][:y] + "%"))
@@ -366,83 +373,83 @@ def _spec_texts(table: Table, specs: list[list[int]]) -> list[str]:
 
 # ---------------------------------------------------------------------------- decoding
 def _literal(ir, t: int, q: int, col: int, table: Table):
-    kind = int(ir[t + LK.T_LITS + 2 * q])
-    v = int(ir[t + LK.T_LITS + 2 * q + 1])
-    if kind == LK.L_CELL:
+    kind = int(ir[t + LY.T_LITS + 2 * q])
+    v = int(ir[t + LY.T_LITS + 2 * q + 1])
+    if kind == LY.L_CELL:
         return Literal(table.column(col)[v])
-    if kind == LK.L_INT:
+    if kind == LY.L_INT:
         return Literal(v)
-    if kind == LK.L_TENTHS:
+    if kind == LY.L_TENTHS:
         return Literal(v / 10.0)
     raise AssertionError(kind)
 
 
 def _decode_term(ir, t: int, table: Table):
-    kind = int(ir[t + LK.T_KIND])
-    col = int(ir[t + LK.T_COL])
-    col = ROWID if col == LK.ROWID else col
-    if kind == LK.TERM_CMP:
-        op = _OPS[int(ir[t + LK.T_OP])]
-        sc = int(ir[t + LK.T_SCALAR])
+    kind = int(ir[t + LY.T_KIND])
+    col = int(ir[t + LY.T_COL])
+    col = ROWID if col == LY.ROWID else col
+    if kind == LY.TERM_CMP:
+        op = _OPS[int(ir[t + LY.T_OP])]
+        sc = int(ir[t + LY.T_SCALAR])
         if sc >= 0:
-            value = Scalar(_decode_select(ir, LK.SELECT_BASE + sc * LK.SELECT_WIDTH, table),
-                           int(ir[t + LK.T_OFFSET]))
+            value = Scalar(_decode_select(ir, LY.SELECT_BASE + sc * LY.SELECT_WIDTH, table),
+                           int(ir[t + LY.T_OFFSET]))
         else:
             value = _literal(ir, t, 0, col, table)
         return Compare(col, op, value)
-    if kind == LK.TERM_BETWEEN:
+    if kind == LY.TERM_BETWEEN:
         return Between(col, _literal(ir, t, 0, col, table), _literal(ir, t, 1, col, table))
-    if kind == LK.TERM_IN:
-        return InList(col, tuple(_literal(ir, t, q, col, table) for q in range(int(ir[t + LK.T_NLIT]))))
-    row = int(ir[t + LK.T_LITS + 1])
-    return Like(col, table.column(col)[row][: int(ir[t + LK.T_AUX])])
+    if kind == LY.TERM_IN:
+        return InList(col, tuple(_literal(ir, t, q, col, table) for q in range(int(ir[t + LY.T_NLIT]))))
+    row = int(ir[t + LY.T_LITS + 1])
+    return Like(col, table.column(col)[row][: int(ir[t + LY.T_AUX])])
 
 
 def _decode_select(ir, s: int, table: Table) -> Select:
-    proj = int(ir[s + LK.S_PROJ])
-    if proj == LK.PROJ_AGGREGATE:
-        agg = int(ir[s + LK.S_AGG])
+    proj = int(ir[s + LY.S_PROJ])
+    if proj == LY.PROJ_AGGREGATE:
+        agg = int(ir[s + LY.S_AGG])
         if agg == 0:
             project = Aggregate("count", None)
         else:
-            project = Aggregate(_AGGS[agg], int(ir[s + LK.S_AGG_COL]), distinct=bool(ir[s + LK.S_AGG_DISTINCT]))
+            project = Aggregate(_AGGS[agg], int(ir[s + LY.S_AGG_COL]), distinct=bool(ir[s + LY.S_AGG_DISTINCT]))
     else:
-        project = Column(ROWID if proj == LK.ROWID else proj)
-    terms = [_decode_term(ir, s + LK.S_TERMS + k * LK.TERM_WIDTH, table) for k in range(int(ir[s + LK.S_NTERMS]))]
+        project = Column(ROWID if proj == LY.ROWID else proj)
+    terms = [_decode_term(ir, s + LY.S_TERMS + k * LY.TERM_WIDTH, table) for k in range(int(ir[s + LY.S_NTERMS]))]
     where = None
     if len(terms) == 1:
         where = terms[0]
     elif terms:
-        where = Or(tuple(terms)) if ir[s + LK.S_CONJ] == LK.CONJ_OR else And(tuple(terms))
-    group = int(ir[s + LK.S_GROUP])
+        where = Or(tuple(terms)) if ir[s + LY.S_CONJ] == LY.CONJ_OR else And(tuple(terms))
+    group = int(ir[s + LY.S_GROUP])
     having = None
-    if ir[s + LK.S_HAVING_OP] >= 0:
-        having = Having(Aggregate("count", None), _OPS[int(ir[s + LK.S_HAVING_OP])], Literal(int(ir[s + LK.S_HAVING_N])))
-    order = int(ir[s + LK.S_ORDER])
+    if ir[s + LY.S_HAVING_OP] >= 0:
+        having = Having(Aggregate("count", None), _OPS[int(ir[s + LY.S_HAVING_OP])], Literal(int(ir[s + LY.S_HAVING_N])))
+    order = int(ir[s + LY.S_ORDER])
     order_by = None
-    if order == LK.ORDER_COLUMN:
-        order_by = OrderBy(Column(int(ir[s + LK.S_ORDER_COL])), descending=bool(ir[s + LK.S_DESC]))
-    elif order == LK.ORDER_COUNT:
-        order_by = OrderBy(Aggregate("count", None), descending=bool(ir[s + LK.S_DESC]))
-    limit = int(ir[s + LK.S_LIMIT])
+    if order == LY.ORDER_COLUMN:
+        order_by = OrderBy(Column(int(ir[s + LY.S_ORDER_COL])), descending=bool(ir[s + LY.S_DESC]))
+    elif order == LY.ORDER_COUNT:
+        order_by = OrderBy(Aggregate("count", None), descending=bool(ir[s + LY.S_DESC]))
+    limit = int(ir[s + LY.S_LIMIT])
     return Select(
         project,
         where=where,
-        distinct=bool(ir[s + LK.S_DISTINCT]),
-        group_by=None if group == LK.NO_GROUP else group,
+        distinct=bool(ir[s + LY.S_DISTINCT]),
+        group_by=None if group == LY.NO_GROUP else group,
         having=having,
         order_by=order_by,
-        limit=None if limit == LK.NO_LIMIT else limit,
+        limit=None if limit == LY.NO_LIMIT else limit,
     )
 
 
 def decode_plan(ir: np.ndarray, table: Table) -> Query:
-    """The :mod:`symjax.sql.plan` objects of one plan row written by the lane."""
-    kind = int(ir[LK.IR_KIND])
-    if kind == LK.Q_SELECT:
-        return _decode_select(ir, LK.SELECT_BASE, table)
-    left = Scalar(_decode_select(ir, LK.SELECT_BASE + LK.SELECT_WIDTH, table))
-    right = Scalar(_decode_select(ir, LK.SELECT_BASE + 2 * LK.SELECT_WIDTH, table))
-    if kind == LK.Q_ARITHMETIC:
-        return Arithmetic("+" if ir[LK.IR_OP] == LK.ARITH_PLUS else "-", left, right)
-    return Comparison(_OPS[int(ir[LK.IR_OP])], left, right)
+    """The :mod:`symjax.sql.query.plan` objects of one plan row written by the lane."""
+    kind = int(ir[LY.IR_KIND])
+    if kind == LY.Q_SELECT:
+        return _decode_select(ir, LY.SELECT_BASE, table)
+    left = Scalar(_decode_select(ir, LY.SELECT_BASE + LY.SELECT_WIDTH, table))
+    right = Scalar(_decode_select(ir, LY.SELECT_BASE + 2 * LY.SELECT_WIDTH, table))
+    if kind == LY.Q_ARITHMETIC:
+        return Arithmetic("+" if ir[LY.IR_OP] == LY.ARITH_PLUS else "-", left, right)
+    return Comparison(_OPS[int(ir[LY.IR_OP])], left, right)

@@ -26,7 +26,7 @@ adjacent           ``SELECT "Film" FROM w WHERE rowid = (SELECT rowid FROM w WHE
 
 :mod:`symjax.sql.lane` draws them in batches (numba): a family by weight, a plan, its
 execution, and the plan is kept only if its result is unambiguous (see
-:mod:`symjax.sql.executor`), non-empty (unless ``allow_empty``), free of NULL values
+:mod:`symjax.sql.query.executor`), non-empty (unless ``allow_empty``), free of NULL values
 (unless ``allow_null``) and within the answer-size limit; otherwise it tries again. This
 module holds what the sampler is asked for: the families' names, their default weights
 and :class:`SamplerConfig`.

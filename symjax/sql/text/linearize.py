@@ -18,7 +18,7 @@ answer is always computed on exactly the table the model sees: shortened text ce
 shortened text as their value, and dropped rows are gone from the table itself.
 
 The ``tapex`` and ``indexed`` styles are written by a numba kernel straight from the table's
-arrays (:func:`symjax.sql._text_kernels.linearize`); the Python path built from
+arrays (:func:`symjax.sql.text._text_kernels.linearize`); the Python path built from
 :meth:`Table.column_texts` is its reference (``tests/test_text_kernels.py``) and takes what
 the kernel leaves to it (markdown, tables that keep their cells' original text, line breaks
 in cells, reals it cannot round with certainty).
@@ -35,8 +35,9 @@ from itertools import chain
 from typing import Callable, Iterable
 
 from symjax.errors import ConfigError, TableError
-from symjax.sql import _text_kernels as TK
+from symjax.sql.per_table import PerTable
 from symjax.sql.table import TEXT, Table
+from symjax.sql.text import _text_kernels as TK
 
 __all__ = ["STYLES", "fits_as_is", "linearize", "linearized_length", "shorten_cells", "truncate_table"]
 
@@ -47,6 +48,11 @@ _ROW_SEPARATOR = {"tapex": " ", "indexed": "\n", "markdown": "\n"}
 _CELL_SEPARATOR = " | "
 _PREFIXES: dict[str, list[str]] = {}
 _UNCHANGED = "unchanged"  # cache marker: shortening cells left this table as it was
+_CACHE: PerTable[dict] = PerTable()  # per table: its texts, parts, lengths and shortened copies
+
+
+def _cache_of(table: Table) -> dict:
+    return _CACHE.setdefault(table, dict)
 
 TokenCounter = Callable[[str], int]
 
@@ -59,7 +65,7 @@ def linearize(table: Table, *, style: str = "tapex", lowercase: bool = False) ->
     the table, so calling this again for the same table is a dict lookup.
     """
     key = ("linearize", style, lowercase)
-    cached = table._cache.get(key)
+    cached = _cache_of(table).get(key)
     if cached is not None:
         return cached
     if lowercase:
@@ -68,7 +74,7 @@ def linearize(table: Table, *, style: str = "tapex", lowercase: bool = False) ->
         text = _kernel_text(table, style)
         if text is None:
             text = _python_text(table, style)
-    table._cache[key] = text
+    _cache_of(table)[key] = text
     return text
 
 
@@ -86,7 +92,7 @@ _KERNEL_STYLES = {"tapex": TK.STYLE_TAPEX, "indexed": TK.STYLE_INDEXED}
 
 
 def _kernel_text(table: Table, style: str) -> str | None:
-    """The linearization written by :func:`symjax.sql._text_kernels.linearize` straight
+    """The linearization written by :func:`symjax.sql.text._text_kernels.linearize` straight
     from the table's arrays, or ``None`` where that kernel leaves the table to Python: a
     table that keeps its cells' original text, a date column that keeps the text it was
     given, a NUL inside a string, the markdown style, and what the kernel itself declines
@@ -130,13 +136,13 @@ def _parts(table: Table, style: str, lowercase: bool) -> tuple[str, list[str]]:
     ``" | "`` (for markdown, the whole ``| ... |`` line); ``row k : `` is added by the caller
     because the row number changes when rows are dropped."""
     key = ("linearize_parts", style, lowercase)
-    cached = table._cache.get(key)
+    cached = _cache_of(table).get(key)
     if cached is not None:
         return cached
     if lowercase:
         head, bodies = _parts(table, style, False)
         out = (head.lower(), [b.lower() for b in bodies])
-        table._cache[key] = out
+        _cache_of(table)[key] = out
         return out
     _check_style(style)
     markdown = style == "markdown"
@@ -159,7 +165,7 @@ def _parts(table: Table, style: str, lowercase: bool) -> tuple[str, list[str]]:
     if not table.num_rows:
         bodies = []
     out = (head, bodies)
-    table._cache[key] = out
+    _cache_of(table)[key] = out
     return out
 
 
@@ -289,11 +295,11 @@ def shorten_cells(
         raise ConfigError("max_cell_tokens needs count_tokens (a function str -> int)")
     counter = count_tokens if max_cell_tokens is not None else None
     key = ("shorten_cells", max_cell_chars, max_cell_tokens, counter)
-    cached = table._cache.get(key)
+    cached = _cache_of(table).get(key)
     if cached is not None:
         return table if cached is _UNCHANGED else cached
     if max_cell_tokens is None and _text_cells_fit(table, max_cell_chars):
-        table._cache[key] = _UNCHANGED
+        _cache_of(table)[key] = _UNCHANGED
         return table
     token_memo: dict[str, str] = {}
     new_columns: dict[int, tuple[list, list[str]]] = {}
@@ -325,7 +331,7 @@ def shorten_cells(
         if values is not None:
             new_columns[j] = (values, shown)
     if not new_columns:
-        table._cache[key] = _UNCHANGED
+        _cache_of(table)[key] = _UNCHANGED
         return table
     columns = []
     display = []
@@ -340,7 +346,7 @@ def shorten_cells(
     out = Table.from_columns(
         table.header, table.types, columns, display=display, name=table.name, dedupe=False
     )
-    table._cache[key] = out
+    _cache_of(table)[key] = out
     return out
 
 
@@ -359,9 +365,9 @@ def _text_cells_fit(table: Table, cap: int) -> bool:
     the string pool (every value of a text column is pooled, so one scan of the distinct
     strings covers them all) and the display text of text columns that keep one. False
     only means "look cell by cell": the pool may hold strings no cell uses."""
-    longest = table._cache.get("longest_string")  # cached; the one-call synthetic block fills it
+    longest = _cache_of(table).get("longest_string")
     if longest is None:
-        longest = table._cache["longest_string"] = max(map(len, table.strings), default=0)
+        longest = _cache_of(table)["longest_string"] = max(map(len, table.strings), default=0)
     for t, shown in zip(table.types, table.display):
         if t == TEXT and shown:
             longest = max(longest, max(map(len, shown)))
@@ -435,9 +441,9 @@ class _Measure:
         if self.count is None:
             return linearized_length(table, self.style, lowercase=self.lowercase)
         key = ("linearize_tokens", self.style, self.lowercase, self.count)
-        n = table._cache.get(key)
+        n = _cache_of(table).get(key)
         if n is None:
-            n = table._cache[key] = int(
+            n = _cache_of(table)[key] = int(
                 self.count(linearize(table, style=self.style, lowercase=self.lowercase))
             )
         return n

@@ -17,7 +17,7 @@ import functools
 from typing import Any, Sequence
 
 from symjax.errors import ConfigError
-from symjax.sql.plan import (
+from symjax.sql.query.plan import (
     ROWID,
     Aggregate,
     And,

@@ -9,7 +9,7 @@ sits on a rounding boundary where summation order could flip the printed digits)
 sampler rejects every ambiguous query, so each generated example has exactly one answer.
 
 :func:`execute` is the public entry point for external SQL: it parses the text with
-sqlglot into the same plan (see :mod:`symjax.sql.parse`) and returns the canonical answer.
+sqlglot into the same plan (see :mod:`symjax.sql.query.parse`) and returns the canonical answer.
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 from symjax.errors import SqlError, UnsupportedSqlError
-from symjax.sql import _kernels as K
-from symjax.sql.answers import canonical_answer
-from symjax.sql.plan import (
+from symjax.sql.query import _kernels as K
+from symjax.sql.query.plan import (
     ROWID,
     Aggregate,
     And,
@@ -39,10 +38,13 @@ from symjax.sql.plan import (
     Scalar,
     Select,
 )
+from symjax.sql.per_table import PerTable
 from symjax.sql.table import INTEGER, REAL, TEXT, Table, date_to_int
+from symjax.sql.text.answers import canonical_answer
 
 __all__ = ["Result", "run_plan", "execute", "execute_plan"]
 
+assert ROWID == K.ROWID_COLUMN, "plan.ROWID and the kernels' ROWID_COLUMN disagree"
 _CMP_CODES = {"=": K.OP_EQ, "!=": K.OP_NE, "<": K.OP_LT, ">": K.OP_GT, "<=": K.OP_LE, ">=": K.OP_GE}
 _AGG_CODES = {"count": K.AGG_COUNT, "sum": K.AGG_SUM, "avg": K.AGG_AVG, "min": K.AGG_MIN, "max": K.AGG_MAX}
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -82,10 +84,13 @@ class _TableArrays:
         self.folded: list[str] | None = None
 
 
+_ARRAYS: PerTable[_TableArrays] = PerTable()  # each table's arrays for the kernels, while it lives
+
+
 def _arrays(table: Table) -> _TableArrays:
-    arrays = table._cache.get("exec")
+    arrays = _ARRAYS.get(table)
     if arrays is None:
-        arrays = table._cache["exec"] = _TableArrays(table)
+        arrays = _ARRAYS[table] = _TableArrays(table)
     return arrays
 
 
@@ -247,9 +252,7 @@ def _decode(ctx: _Context, column: int, key: float) -> Any:
 
 
 def _column_keys(ctx: _Context, column: int) -> np.ndarray:
-    if column == ROWID:
-        return np.arange(1, ctx.table.num_rows + 1, dtype=np.float64)
-    return ctx.arrays.keys[column]
+    return K.column_keys(ctx.arrays.keys, column)  # plan.ROWID is K.ROWID_COLUMN
 
 
 def _aggregate(ctx: _Context, agg: Aggregate, program) -> tuple[Any, bool]:
@@ -285,12 +288,6 @@ def _aggregate(ctx: _Context, agg: Aggregate, program) -> tuple[Any, bool]:
     if agg.func == "avg":
         return float(value), not is_int
     return _decode(ctx, col, value), False
-
-
-def _near_rounding_boundary(x: float) -> bool:
-    y = abs(x) * 100.0
-    frac = y - math.floor(y)
-    return abs(frac - 0.5) < max(1e-7, y * 1e-12)
 
 
 def _check_fragile_threshold(ctx: _Context, column: int, key: float) -> None:
@@ -342,7 +339,7 @@ def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
             ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified rows")
     rows = idx.tolist()
     if ocol is not None and n_out > 0:
-        _check_ties(ctx, _column_keys(ctx, ocol)[idx].tolist(), pkeys[idx].tolist(), n_out)
+        _check_ties(ctx, _column_keys(ctx, ocol)[idx], pkeys[idx], n_out)
     if col == ROWID:
         values = [i + 1 for i in rows[:n_out]]
     else:
@@ -351,24 +348,12 @@ def _run_select(ctx: _Context, sel: Select) -> tuple[list[Any], bool, bool]:
     return values, ocol is not None, False
 
 
-def _check_ties(ctx: _Context, okeys: list[float], pkeys: list[float], n_out: int) -> None:
+def _check_ties(ctx: _Context, okeys: np.ndarray, pkeys: np.ndarray, n_out: int) -> None:
     """Ambiguous if rows tied on the sort key, of which some are in the output, project
     different values (another tie-break would print something else)."""
-    n = len(okeys)
-    start = 0
-    while start < n_out:
-        end = start + 1
-        k0 = okeys[start]
-        while end < n and (okeys[end] == k0 or (k0 != k0 and okeys[end] != okeys[end])):
-            end += 1
-        if end - start > 1:
-            run = pkeys[start:end]
-            first = run[0]
-            same = all((x == first) or (x != x and first != first) for x in run)
-            if not same:
-                ctx.ambiguity.append("ties under ORDER BY make the order or the rows kept unspecified")
-                return
-        start = end
+    if K.ties_ambiguous(np.ascontiguousarray(okeys, dtype=np.float64),
+                        np.ascontiguousarray(pkeys, dtype=np.float64), n_out):
+        ctx.ambiguity.append("ties under ORDER BY make the order or the rows kept unspecified")
 
 
 def _run_grouped(ctx: _Context, sel: Select, program) -> tuple[list[Any], bool, bool]:
@@ -413,7 +398,7 @@ def _run_grouped(ctx: _Context, sel: Select, program) -> tuple[list[Any], bool, 
     pvals = pvals[order]
     n_out = len(pvals) if sel.limit is None else max(0, min(sel.limit, len(pvals)))
     if ordered and n_out > 0:
-        _check_ties(ctx, okeys.tolist(), pvals.tolist(), n_out)
+        _check_ties(ctx, okeys, pvals, n_out)
     elif sel.limit is not None and len(pvals) > n_out:
         ctx.ambiguity.append("LIMIT without ORDER BY picks unspecified groups")
     if isinstance(proj, Column):
@@ -481,7 +466,7 @@ def run_plan(plan: Query, table: Table) -> Result:
         raise UnsupportedSqlError(f"cannot execute a {type(plan).__name__}")
     if fragile:
         for v in values:
-            if isinstance(v, float) and _near_rounding_boundary(v):
+            if isinstance(v, float) and K.near_rounding_boundary(v):
                 ctx.ambiguity.append(f"computed real {v!r} lies on a rounding boundary")
                 break
     return Result(values, ordered, "; ".join(ctx.ambiguity) or None)
@@ -499,7 +484,7 @@ def execute(sql: str | Query, table: Table) -> tuple[str, ...]:
     subset, and :class:`SqlError` naming the fragment for malformed SQL or unknown columns.
     """
     if isinstance(sql, str):
-        from symjax.sql.parse import parse_sql
+        from symjax.sql.query.parse import parse_sql
 
         plan = parse_sql(sql, table)
     else:

@@ -10,13 +10,13 @@ Sizes follow WikiTableQuestions: rows median 15 and 90th percentile 42 by defaul
 truncated log-normal, see :class:`TableConfig`), columns median 6 (3 to 10).
 
 The table is a pure function of ``(seed, config)``: byte-identical in every process. All
-sampling happens in one numba kernel call per table (:mod:`symjax.sql._table_kernels`);
+sampling happens in one numba kernel call per table (:mod:`symjax.sql.synth._table_kernels`);
 Python only formats the table's distinct text items and wraps the arrays: about 20-40
 microseconds per table on one core after JIT warm-up (about 5 of them in the kernel).
 
 Example::
 
-    from symjax.sql.tables import TableConfig, generate_table
+    from symjax.sql.synth.tables import TableConfig, generate_table
     table = generate_table(7)                      # default config
     table = generate_table(7, TableConfig(archetypes=("medal_table",)))
 """
@@ -32,11 +32,19 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from symjax.errors import ConfigError
-from symjax.sql import _column_kernels as K
-from symjax.sql import vocab
-from symjax.sql._table_kernels import SPECIAL_CODES, draw_table, pack_spec
-from symjax.sql._text_kernels import string_offsets
-from symjax.sql.table import DATE, INTEGER, REAL, TEXT, Table, nul_terminated, type_codes
+from symjax.sql.synth import _column_kernels as K
+from symjax.sql.synth import vocab
+from symjax.sql.synth._table_kernels import SPECIAL_CODES, draw_table, pack_spec
+from symjax.sql.table import (
+    DATE,
+    INTEGER,
+    REAL,
+    TEXT,
+    Table,
+    nul_terminated,
+    type_codes,
+)
+from symjax.sql.text._text_kernels import string_offsets
 
 __all__ = ["ARCHETYPES", "MAX_COLUMNS", "TableConfig", "generate_table", "synthetic_tables", "table_seed"]
 
@@ -603,14 +611,13 @@ def build_table(st: _Static, m: list[int], codes: np.ndarray, ivals: np.ndarray,
     out, hvar = m[3:3 + k], m[3 + k:3 + 2 * k]
     types = tuple([ctypes[j] for j in out])
     # the kernels' view of the columns (Table.arrays) is the sampler's matrices as they are
-    table = Table._from_arrays(tuple([headers[j][h] for j, h in zip(out, hvar)]), types, pool,
-                               (type_codes(types), codes, ivals, rvals, nulls), name=ARCHETYPES[arch])
-    if texts and len(pool) == len(texts):
-        # as Table.pool_bytes writes it, read-only like that one: the kernels taking the pool
-        # are then compiled for one array type, not two
+    pool_bytes = None
+    if texts and len(pool) == len(texts):  # the kernel's pool is the table's, as Table.pool_bytes writes it
         text.setflags(write=False)
-        table._cache["pool_bytes"] = text
-    return table
+        pool_bytes = text
+    return Table.from_arrays(tuple([headers[j][h] for j, h in zip(out, hvar)]), types, pool,
+                             (type_codes(types), codes, ivals, rvals, nulls), name=ARCHETYPES[arch],
+                             pool_bytes=pool_bytes)
 
 
 def table_seed(seed: int, index: int) -> int:

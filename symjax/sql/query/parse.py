@@ -1,6 +1,6 @@
 """Parse external SQL (SQLite dialect) with sqlglot into a query plan.
 
-The supported subset is what :mod:`symjax.sql.plan` can express: one projected column or
+The supported subset is what :mod:`symjax.sql.query.plan` can express: one projected column or
 aggregate, ``WHERE`` with comparisons, ``AND``/``OR``, ``IN``, ``BETWEEN`` and prefix
 ``LIKE``; ``DISTINCT``; ``GROUP BY`` one column with ``HAVING COUNT(*)``; ``ORDER BY`` one
 key with ``LIMIT``; scalar sub-selects as comparison values (optionally ``+``/``-`` an
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from symjax.errors import SqlError, UnsupportedSqlError
-from symjax.sql.plan import (
+from symjax.sql.query.plan import (
     ROWID,
     Aggregate,
     And,
@@ -27,8 +27,8 @@ from symjax.sql.plan import (
     InList,
     Like,
     Literal,
-    OrderBy,
     Or,
+    OrderBy,
     Query,
     Scalar,
     Select,

@@ -1,5 +1,5 @@
 """Column samplers of the synthetic table sampler (private; the API is
-:mod:`symjax.sql.tables`, the whole-table kernel is :mod:`symjax.sql._table_kernels`).
+:mod:`symjax.sql.synth.tables`, the whole-table kernel is :mod:`symjax.sql.synth._table_kernels`).
 
 Archetypes are data, not code: each is a run of rows in ``col_int`` / ``col_real`` (layout
 below), one row per column, generated in order. A column's ``kind`` names the sampler that

@@ -1,7 +1,7 @@
 """The query plan: SQL as small immutable dataclasses (STYLE habit 4).
 
-A plan is what the sampler produces, what :mod:`symjax.sql.executor` runs on the numba
-kernels, what :mod:`symjax.sql.render` prints as SQL, and what :mod:`symjax.sql.parse`
+A plan is what the sampler produces, what :mod:`symjax.sql.query.executor` runs on the numba
+kernels, what :mod:`symjax.sql.query.render` prints as SQL, and what :mod:`symjax.sql.query.parse`
 builds from external SQL text. Column references are indices into the table's header.
 
 Top-level queries (``Query``):

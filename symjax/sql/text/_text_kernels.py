@@ -1,4 +1,4 @@
-"""Private numba kernels that write a table's text (the API is :func:`symjax.sql.linearize.linearize`).
+"""Private numba kernels that write a table's text (the API is :func:`symjax.sql.text.linearize.linearize`).
 
 :func:`linearize` writes the ``tapex`` or ``indexed`` linearization of a table straight from
 its columnar arrays as UTF-8 bytes: text cells are copied from the string pool, integers,

@@ -14,11 +14,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from symjax.sql._record_kernels import CRC_TABLE, crc32c
+from symjax.sql.export._record_kernels import CRC_TABLE, crc32c
+from symjax.sql.per_table import PerTable
 
 __all__ = ["masked_crc32c", "serialize_example", "TFRecordWriter", "JsonlWriter", "example_features", "read_tfrecord", "table_json"]
 
 _MASK_DELTA = 0xA282EAD8
+_JSON: PerTable[str] = PerTable()  # each table's JSON, written once per table
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -57,9 +59,9 @@ def serialize_example(features: Mapping[str, Sequence[bytes]]) -> bytes:
 def table_json(table: Any) -> str:
     """The table as JSON (header, types, rows), computed once per table: the examples of a
     stream block share their table."""
-    cached = table._cache.get("json")
+    cached = _JSON.get(table)
     if cached is None:
-        cached = table._cache["json"] = json.dumps(table.to_dict(), ensure_ascii=False)
+        cached = _JSON[table] = json.dumps(table.to_dict(), ensure_ascii=False)
     return cached
 
 

@@ -1,4 +1,4 @@
-"""Word lists and text templates behind the synthetic tables of :mod:`symjax.sql.tables`.
+"""Word lists and text templates behind the synthetic tables of :mod:`symjax.sql.synth.tables`.
 
 Two kinds of lists, both looked up by name through :func:`words`:
 
@@ -90,7 +90,7 @@ LEAGUE_TIERS = 3
 @functools.lru_cache(maxsize=None)
 def file_lists() -> tuple[str, ...]:
     """Names of the word-list files shipped in ``symjax/sql/vocab/`` (without ``.txt``)."""
-    folder = resources.files("symjax.sql").joinpath("vocab")
+    folder = resources.files("symjax.sql.synth").joinpath("vocab")
     return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".txt")))
 
 
@@ -101,7 +101,7 @@ def list_names() -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=None)
 def _read_file(name: str) -> tuple[tuple[str, ...], ...]:
-    path = resources.files("symjax.sql").joinpath("vocab", f"{name}.txt")
+    path = resources.files("symjax.sql.synth").joinpath("vocab", f"{name}.txt")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:

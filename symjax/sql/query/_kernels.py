@@ -3,7 +3,7 @@
 They see only clean arrays: ``keys`` is a C-contiguous ``float64[num_columns, num_rows]``
 matrix of sort keys with NaN for NULL (text = rank of the string in code-point order,
 numbers = value, dates = yyyymmdd), ``ints`` the ``int64`` values of integer columns.
-Validation, literal coercion and result decoding live in :mod:`symjax.sql.executor`; every
+Validation, literal coercion and result decoding live in :mod:`symjax.sql.query.executor`; every
 kernel has a slow pure-Python twin in ``tests/test_kernels.py``.
 
 A ``WHERE`` clause arrives compiled to a postfix program: ``codes[k] = (op, column)`` and
@@ -61,7 +61,7 @@ def stable_argsort(x):
 
 
 @njit
-def _leaf(x: float, op: int, a: float, b: float, in_values: np.ndarray) -> bool:
+def compare_value(x: float, op: int, a: float, b: float, in_values: np.ndarray) -> bool:
     if x != x:  # NULL cell: no comparison is TRUE
         return False
     if op == OP_EQ:
@@ -114,7 +114,7 @@ def filter_rows(keys, codes, operands, in_values):
             b = operands[k, 1]
             for i in range(num_rows):
                 x = float(i + 1) if c == ROWID_COLUMN else keys[c, i]
-                stack[top, i] = _leaf(x, op, a, b, in_values)
+                stack[top, i] = compare_value(x, op, a, b, in_values)
             top += 1
     return stack[0].copy()
 
@@ -290,3 +290,45 @@ def select_groups(keys, codes, operands, in_values, column):
     if column == ROWID_COLUMN:
         return group_counts(np.arange(1, keys.shape[1] + 1).astype(np.float64), mask)
     return group_counts(keys[column], mask)
+
+
+# ---------------------------------------------------------------------------- shared checks
+# The executor (one query, from Python) and the lane (a block, in numba) apply the same
+# rules; each is written once, here.
+@njit
+def column_keys(keys, col):
+    """Column ``col``'s sort keys (``keys[col]``), or the row ids ``1..n`` for ``ROWID_COLUMN``."""
+    if col == ROWID_COLUMN:
+        return np.arange(1, keys.shape[1] + 1).astype(np.float64)
+    return keys[col]
+
+
+@njit
+def near_rounding_boundary(x):
+    """Whether a computed real sits so close to a two-decimal rounding boundary that the
+    order of summation could flip its printed digits (the result is then unspecified)."""
+    y = abs(x) * 100.0
+    frac = y - np.floor(y)
+    return abs(frac - 0.5) < max(1e-7, y * 1e-12)
+
+
+@njit
+def ties_ambiguous(okeys, pkeys, n_out):
+    """Whether rows tied on the sort key ``okeys`` (NULLs tie with each other), some of
+    them among the first ``n_out``, project different values ``pkeys``: another
+    tie-break would print something else."""
+    n = okeys.shape[0]
+    start = 0
+    while start < n_out:
+        end = start + 1
+        k0 = okeys[start]
+        while end < n and (okeys[end] == k0 or (k0 != k0 and okeys[end] != okeys[end])):
+            end += 1
+        if end - start > 1:
+            first = pkeys[start]
+            for q in range(start, end):
+                x = pkeys[q]
+                if not (x == first or (x != x and first != first)):
+                    return True
+        start = end
+    return False

@@ -1,9 +1,9 @@
 """The whole-table kernel of the synthetic table sampler (private; the API is
-:mod:`symjax.sql.tables`).
+:mod:`symjax.sql.synth.tables`).
 
 One call of :func:`sample_table` draws a whole table: the archetype, the row count, which
 optional columns appear and under which header, their order, every cell (through the
-column samplers of :mod:`symjax.sql._column_kernels`), the NULLs, and the text cells' codes
+column samplers of :mod:`symjax.sql.synth._column_kernels`), the NULLs, and the text cells' codes
 into a per-table pool of distinct (formatter, item) keys. Python then only turns the
 distinct keys into strings.
 
@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from symjax.sql._column_kernels import (
+from symjax.sql._numba import njit
+from symjax.sql._random_kernels import (
+    below,
+    mix64,
+    pick_cdf,
+    sample_distinct,
+    sample_item,
+    uniform,
+)
+from symjax.sql.synth._column_kernels import (
     CATEGORICAL,
     CHOICE,
     CI_CTYPE,
@@ -71,9 +80,7 @@ from symjax.sql._column_kernels import (
     gen_years,
     sort_rows,
 )
-from symjax.sql._numba import njit
-from symjax.sql._random_kernels import below, mix64, pick_cdf, sample_distinct, sample_item, uniform
-from symjax.sql._text_kernels import copy_bytes, write_digits
+from symjax.sql.text._text_kernels import copy_bytes, write_digits
 
 MAX_NULL_PROBABILITY = 0.9
 SEED_SALT = 0x5EED5EED5EED5EED
@@ -343,7 +350,7 @@ def sample_table(seed, iblob, fblob):
 
 
 # ============================================================================ pool text
-# How the text of a special (formatted) item is made: symjax.sql.vocab.SPECIAL_FORMATS.
+# How the text of a special (formatted) item is made: symjax.sql.synth.vocab.SPECIAL_FORMATS.
 SPECIAL_NONE, SPECIAL_SEASON, SPECIAL_SCORE, SPECIAL_RESULT_SCORE, SPECIAL_TENNIS = 0, 1, 2, 3, 4
 SPECIAL_CODES = {"season": SPECIAL_SEASON, "score": SPECIAL_SCORE, "result_score": SPECIAL_RESULT_SCORE,
                  "tennis_score": SPECIAL_TENNIS}
