@@ -1,14 +1,18 @@
 """symjax.sql: the data core. Pure numpy/numba: importing it pulls in no TensorFlow or JAX.
 
-Tables (:class:`Table`, loaders in :mod:`symjax.sql.io` with type inference in
-:mod:`symjax.sql.infer`, synthetic Wikipedia-like tables in
-:mod:`symjax.sql.synth.tables`), query plans (:mod:`symjax.sql.query.plan`) sampled by family
-(:mod:`symjax.sql.query.families`), executed by numba kernels with SQLite's semantics
-(:mod:`symjax.sql.query.executor`), rendered as SQL (:mod:`symjax.sql.query.render`), parsed from
-external SQL (:mod:`symjax.sql.query.parse`), linearized (:mod:`symjax.sql.text.linearize`), and
-streamed as prompted examples (:func:`examples`), whose queries come a block at a time
-from the batched numba lane (:mod:`symjax.sql.lane`), or as token ids fitted to a model's
-lengths (:func:`encode_blocks`, with a :mod:`symjax.sql.text.tokens` tokenizer).
+Laid out by stage; each stage imports only the ones before it:
+
+* the table: :class:`Table` (:mod:`symjax.sql.table`), readers (:mod:`symjax.sql.io`) and
+  type inference (:mod:`symjax.sql.infer`);
+* :mod:`symjax.sql.text`: answer text, linearization and truncation, tokenizers;
+* :mod:`symjax.sql.synth`: synthetic Wikipedia-like tables;
+* :mod:`symjax.sql.query`: the plan as data, the families (:class:`SamplerConfig`), the
+  executor with SQLite's semantics, the SQL parser and renderer;
+* :mod:`symjax.sql.lane`: a block's queries, sampled, executed and rendered in one kernel
+  call;
+* :mod:`symjax.sql.stream`: blocks into prompted examples (:func:`examples`) or token ids
+  fitted to a model's lengths (:func:`encode_blocks`);
+* :mod:`symjax.sql.export`: TFRecord and JSONL files.
 """
 from symjax.sql.io import (
     from_dataframe,

@@ -287,6 +287,9 @@ class _BlockMaker:
         self.instruction = config.instruction_text.lower() if config.lowercase else config.instruction_text
         self.tokenizer = config.tokenizer
         self.count = config.token_counter()
+        self._last_ids: tuple[str | None, np.ndarray | None] = (None, None)  # a text counted, its ids
+        if self.tokenizer is not None:
+            self.count = self._count_keeping_ids  # the table's ids, counted to cut it, serve its prompts
         self.joiner = None if self.tokenizer is None else self.tokenizer.joiner("\n")
         # the table's budget: in tokens when the config has a token budget, else in characters
         self.table_tokens = None
@@ -372,6 +375,20 @@ class _BlockMaker:
                 tokens = (*select_ids(tokens[0], tokens[1], fits), *select_ids(tokens[2], tokens[3], fits))
         return _Built(table, got, keep, inputs, targets, tokens)
 
+    def _count_keeping_ids(self, text: str) -> int:
+        ids = self.tokenizer.encode([text])[0]
+        self._last_ids = (text, ids)
+        return len(ids)
+
+    def _ids_of(self, text: str) -> np.ndarray:
+        """``text``'s ids: those the last count made when it counted this text."""
+        last, ids = self._last_ids
+        if last is text or last == text:
+            return ids
+        ids = self.tokenizer.encode([text])[0]
+        self._last_ids = (text, ids)
+        return ids
+
     def _heads_join(self, shown, table_text) -> list[str] | None:
         """Each query's instruction and SQL, when the prompt's ids may be joined from them
         and the table text's (the tokenizer has a joiner and the edges are clean)."""
@@ -393,7 +410,7 @@ class _BlockMaker:
         heads = self._heads_join(shown, table_text)
         if heads is None:
             return tok.lengths(inputs), tok.lengths(targets)
-        table_length = tok.count(table_text)
+        table_length = len(self._ids_of(table_text))
         return tok.lengths(heads) + (len(self.joiner) + table_length), tok.lengths(targets)
 
     def _encode(self, shown, inputs, targets, table_text):
@@ -407,7 +424,7 @@ class _BlockMaker:
         if heads is None:
             input_ids, input_lengths = tok.encode(inputs)
         else:
-            table_ids = tok.encode([table_text])[0]
+            table_ids = self._ids_of(table_text)
             head_ids, head_lengths = tok.encode(heads)
             joiner = self.joiner
             if self.config.layout == "sql_first":

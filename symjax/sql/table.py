@@ -513,13 +513,6 @@ class Table:
                 table._cache[("column", j)] = [values[i] for i in rows]
         return table
 
-    def with_display(self, display: list[tuple[str, ...] | None]) -> "Table":
-        """The same values with other cell texts (used when cells are shortened)."""
-        return Table(
-            self.header, self.types, self.data, self.nulls, self.strings,
-            display=display, name=self.name,
-        )
-
     def to_sqlite(self, conn, name: str = "w") -> None:
         """Create table ``name`` in a ``sqlite3`` connection and insert the rows.
 
