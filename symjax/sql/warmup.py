@@ -1,6 +1,6 @@
 r"""Compile the data core's numba kernels into numba's on-disk cache, once per machine.
 
-    python -m symjax.sql.warmup            # about 80-90 s on 2 cores from an empty cache; < 2 s after
+    python -m symjax.sql.warmup            # about 75 s on 2 cores from an empty cache; < 2 s after
 
 The first call of the data core compiles its kernels (``symjax.sql._numba.njit`` caches
 them on disk), so a fresh machine pays that on its first example: a new TPU worker, a CI

@@ -104,10 +104,7 @@ class _Prepared:
         self._cells: list[str] | None = None
         # per column, how a literal is made from the shown text: quoted (text, date),
         # as is (integer), or from the value (real: repr; any column with display text)
-        self._quoted = [
-            None if table.display[j] is not None or t == REAL else t != INTEGER
-            for j, t in enumerate(table.types)
-        ]
+        self._quoted: list[bool | None] | None = None  # built when Python first joins tokens
 
     def idents(self, table: Table, tapex: bool) -> list[str]:
         """Token id -> text of the fixed fragments and column identifiers, in a style."""
@@ -129,6 +126,11 @@ class _Prepared:
         start = LY.COLUMN_BASE + table.num_columns
         out: list[str | None] = [None] * (table.num_columns * n)
         quoted = self._quoted
+        if quoted is None:
+            quoted = self._quoted = [
+                None if table.display[j] is not None or t == REAL else t != INTEGER
+                for j, t in enumerate(table.types)
+            ]
         for tok in cell_tokens:
             j, i = divmod(tok - start, n)
             if quoted[j] is None:  # a number, or a table that shows other text than values
@@ -166,7 +168,10 @@ _PREPARED: PerTable[_Prepared] = PerTable()  # the tables sampled so far, while 
 
 
 def _prepared(table: Table) -> _Prepared:
-    return _PREPARED.setdefault(table, lambda: _Prepared(table))
+    prep = _PREPARED.get(table)
+    if prep is None:
+        prep = _PREPARED[table] = _Prepared(table)
+    return prep
 
 
 @dataclass(slots=True)
