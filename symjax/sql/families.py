@@ -32,6 +32,7 @@ limit; otherwise it tries again. The stream draws the same families in batches w
 """
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -105,8 +106,8 @@ class SamplerConfig:
         for name, w in weights.items():
             if name not in FAMILIES:
                 raise ConfigError(f"unknown query family {name!r}; valid families: {sorted(FAMILIES)}")
-            if not (isinstance(w, (int, float)) and w >= 0):
-                raise ConfigError(f"family weight for {name!r} must be a number >= 0, got {w!r}")
+            if not (isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0):
+                raise ConfigError(f"family weight for {name!r} must be a finite number >= 0, got {w!r}")
         if not any(w > 0 for w in weights.values()):
             raise ConfigError(f"at least one family needs a positive weight; got {weights!r}")
         if self.difficulty not in DIFFICULTIES:
