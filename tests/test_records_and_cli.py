@@ -151,6 +151,12 @@ def test_generate_checks_the_tables_before_opening_any_output(tmp_path):
     _one_line_error(r, "TableFormatError", "bad.csv, line 2")
     assert out.read_text() == "precious\n"
     assert _files(tmp_path) == ["keep.jsonl", "tables"]
+    # a lone surrogate in a JSONL cell was a UnicodeEncodeError at the first write, naming nothing
+    (tables / "bad.csv").unlink()
+    (tables / "cells.jsonl").write_text('["a", "b"]\n["1", "x\\udc80"]\n')
+    r = _run("--num_examples=5", f"--output={tmp_path}/keep", f"--tables_dir={tables}", "--overwrite")
+    _one_line_error(r, "TableFormatError", "cells.jsonl, line 2: a string holds a lone surrogate")
+    assert out.read_text() == "precious\n"
 
 
 def test_generate_output_places_that_cannot_be_written(tmp_path):

@@ -410,6 +410,11 @@ def test_gin_errors(gin_path, tmp_path):
     with pytest.raises(ConfigError, match="learning_rate must be a finite number > 0, got 'fast'") as e:
         make_config(gin_path, tmp_path, "TrainConfig.learning_rate = 'fast'")
     assert "\n" not in str(e.value)  # one line: gin's "In call to configurable" is left out
+    # a binding of the config class the binary does not build would be ignored
+    with pytest.raises(ConfigError, match="EvalConfig.num_examples would be ignored: this binary builds "
+                                          "TrainConfig.*bind TrainConfig.num_examples instead"):
+        binary.check_bindings_used(["T5Config.d_model = 8", "EvalConfig.num_examples = 5"], "TrainConfig")
+    binary.check_bindings_used(["T5Config.d_model = 8", "TrainConfig.train_steps = 5", "A = 1"], "TrainConfig")
     assert binary.rewrite_gin_args(["x", "--gin.A=1", "--gin_file=f"]) == ["x", "--gin_bindings=A = 1", "--gin_file=f"]
 
 

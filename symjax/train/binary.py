@@ -5,8 +5,9 @@ the repository's ``gin/`` parent and ``--gin_search_paths``), ``--gin_bindings=N
 and its shorthand ``--gin.NAME=VALUE``. gin configures exactly the classes registered here
 (:data:`CONFIGURABLES`: ``T5Config``, ``TrainConfig``, ``EvalConfig``); library code never
 imports gin. An unknown configurable, parameter or macro is a :class:`ConfigError`; so are a
-``%gin.REQUIRED`` macro left unbound and a macro that no binding uses (a misspelt
-``--gin.MODEL_DIRR=...`` would otherwise be ignored).
+``%gin.REQUIRED`` macro left unbound, a macro that no binding uses (a misspelt
+``--gin.MODEL_DIRR=...`` would otherwise be ignored), and a command-line binding of the
+config class the binary does not build (``--gin.EvalConfig.x=...`` for ``symjax.train``).
 
 The resolved config is written to the run directory as ``config.gin`` (every binding) next
 to the trainer's ``config.json``, by the trainer once every check of the start has passed (a
@@ -28,7 +29,7 @@ from symjax.errors import ConfigError, SymjaxError
 
 __all__ = ["rewrite_gin_args", "parse_gin", "register_configurables", "train_main",
            "eval_main", "train_cli", "eval_cli", "REPO_ROOT", "CONFIGURABLES", "unreferenced_macros",
-           "check_macros_used"]
+           "check_macros_used", "check_bindings_used"]
 
 log = logging.getLogger(__name__)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -152,6 +153,21 @@ def check_macros_used() -> None:
         "directly, bind the parameter itself (e.g. --gin.TrainConfig.train_steps=100)")
 
 
+def check_bindings_used(bindings: Sequence[str], cls_name: str) -> None:
+    """A :class:`ConfigError` for a binding of a config class this binary does not build
+    (``--gin.EvalConfig.num_examples=...`` given to ``symjax.train``): it would be ignored."""
+    other = [c for c in CONFIGURABLES if c not in ("T5Config", cls_name)]
+    for binding in bindings:
+        name = binding.split("=", 1)[0].strip()
+        configurable, _, param = name.rpartition(".")
+        configurable = configurable.rpartition("/")[2]
+        if configurable in other:
+            raise ConfigError(
+                f"the binding {name} would be ignored: this binary builds {cls_name}, not "
+                f"{configurable}; bind {cls_name}.{param} instead, or pass it to the binary that "
+                f"builds {configurable}")
+
+
 def build_from_gin(cls_name: str) -> Any:
     """The gin-configured ``cls_name`` (``TrainConfig``, ``EvalConfig``), with a typed
     :class:`ConfigError` naming an unset REQUIRED macro, a macro no binding uses, or a bad
@@ -247,6 +263,7 @@ def _train(FLAGS: Any) -> int:
 
     import gin
 
+    check_bindings_used(FLAGS.gin_bindings, "TrainConfig")
     config = build_from_gin("TrainConfig")
     # config.gin is written with config.json, once every check of the start has passed
     result = train(config, run_files={"config.gin": gin.config_str()})
@@ -256,6 +273,7 @@ def _train(FLAGS: Any) -> int:
 def _eval(FLAGS: Any) -> int:
     from symjax.train.zero_shot import evaluate, format_table
 
+    check_bindings_used(FLAGS.gin_bindings, "EvalConfig")
     config = build_from_gin("EvalConfig")
     _write_gin_config(config.output_dir)
     results = evaluate(config)
