@@ -21,6 +21,7 @@ __all__ = [
     "ShardingError",
     "CheckpointError",
     "TrainingError",
+    "OutputError",
 ]
 
 
@@ -82,3 +83,8 @@ class CheckpointError(SymjaxError, ValueError):
 
 class TrainingError(SymjaxError, RuntimeError):
     """Training cannot go on (non-finite loss, inconsistent run directory, ...)."""
+
+
+class OutputError(SymjaxError, OSError):
+    """An output cannot be written where asked (exists, is a directory, read-only, full
+    disk, ...): names the path, the reason and what to do."""

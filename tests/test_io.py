@@ -414,6 +414,74 @@ def test_read_table_dir_one_per_stem(tmp_path):
     assert [t.name for t in tables] == ["204-csv/7.table", "204-csv/8.table", "7.tsv"]
 
 
+# ----------------------------------------------------------------------------- bad input (issue 16)
+def test_table_dir_does_not_follow_a_link_out_of_the_directory(tmp_path):
+    outside = tmp_path / "outside.tsv"
+    outside.write_text("user\tshell\nroot\t/bin/sh\n", encoding="utf-8")
+    d = tmp_path / "tables"
+    d.mkdir()
+    (d / "a.csv").write_text("a,b\n1,x\n", encoding="utf-8")
+    (d / "inside.tsv").symlink_to(d / "a.csv")  # a link inside the directory is fine
+    assert [t.name for t in read_table_dir(d)] == ["a.csv", "inside.tsv"]
+    (d / "link.tsv").symlink_to(outside)
+    with pytest.raises(TableFormatError, match=r"link\.tsv is a symbolic link to .*outside\.tsv, outside the "
+                                               r"table directory.*copy the table"):
+        read_table_dir(d)
+
+
+def test_fifo_is_refused_instead_of_read(tmp_path):
+    import os
+
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def feed():  # were the FIFO opened, a writer comes after 3 s, so the test fails, not hangs
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no reader: the FIFO was refused, as it should be
+            return
+        os.write(fd, b"a\n1\n")
+        os.close(fd)
+
+    timer = threading.Timer(3.0, feed)
+    timer.daemon = True
+    timer.start()
+    try:
+        with pytest.raises(TableFormatError, match="pipe.csv is not a regular file"):
+            read_table(fifo)
+    finally:
+        timer.cancel()
+    with pytest.raises(TableFormatError, match="not a regular file"):
+        read_table_dir(tmp_path)
+
+
+def test_csv_cells_as_long_as_tsv_and_jsonl_cells(tmp_path):
+    import csv
+
+    long = "x" * 300_000  # over the csv module's default limit of 131,072 characters
+    (tmp_path / "t.csv").write_text(f"a,b\n1,{long}\n", encoding="utf-8")
+    assert read_csv(tmp_path / "t.csv").rows == [[1, long]]
+    assert csv.field_size_limit() == 131072  # the process-wide limit is left as it was
+
+
+def test_jsonl_lone_surrogate_and_deep_nesting_name_the_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('["a", "b"]\n["1", "x\\ud800y"]\n', encoding="utf-8")
+    with pytest.raises(TableFormatError, match=r"t\.jsonl, line 2: a string holds a lone surrogate"):
+        read_jsonl(path)
+    path.write_text('["a", "b"]\n["1", "\\ud83d\\ude00"]\n', encoding="utf-8")  # a valid pair
+    assert read_jsonl(path).rows == [[1, "\U0001F600"]]
+    path.write_text('["a"]\n' + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(TableFormatError, match=r"t\.jsonl, line 2: JSON nested too deeply"):
+        read_jsonl(path)
+    whole = tmp_path / "t.json"
+    whole.write_text('{"header": ["a"], "rows": [["\\udc00"]]}', encoding="utf-8")
+    with pytest.raises(TableFormatError, match="lone surrogate"):
+        read_json(whole)
+
+
 def test_import_pulls_in_no_heavy_frameworks():
     code = (
         "import sys, symjax.sql.io; "

@@ -98,3 +98,139 @@ def test_data_core_benchmark_runs_and_ends_with_its_figures():
     assert "queries_per_table=8" in r.stdout
     last = r.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"examples_per_s=\d+ sqlite_examples_per_s=\d+ ratio=\d+\.\d\d", last), last
+
+
+# ----------------------------------------------------------------------------- safe outputs (issue 16)
+def _files(directory):
+    return sorted(p.name for p in Path(directory).iterdir())
+
+
+def _one_line_error(r, *fragments):
+    """The tool failed with exit code 1 and one line on stderr naming the error type and
+    every fragment (no traceback)."""
+    assert r.returncode == 1, (r.returncode, r.stderr[-3000:])
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert lines[-1].startswith("generate_sql_data: "), lines
+    for fragment in fragments:
+        assert fragment in lines[-1], (fragment, lines[-1])
+    return lines[-1]
+
+
+def test_generate_writes_a_manifest_and_refuses_to_overwrite(tmp_path):
+    r = _run("--num_examples=30", f"--output={tmp_path}/train", "--format=tfrecord", "--num_shards=2")
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "train.manifest.json").read_text())
+    assert manifest["complete"] and manifest["examples"] == 30 and manifest["num_shards"] == 2
+    assert [f["path"] for f in manifest["files"]] == ["train-00000-of-00002.tfrecord",
+                                                      "train-00001-of-00002.tfrecord"]
+    for f in manifest["files"]:
+        assert len(list(read_tfrecord(str(tmp_path / f["path"])))) == f["examples"]
+        assert (tmp_path / f["path"]).stat().st_size == f["bytes"]
+    assert _files(tmp_path) == ["train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord",
+                                "train.manifest.json"]
+    before = (tmp_path / "train-00000-of-00002.tfrecord").read_bytes()
+    r = _run("--num_examples=30", f"--output={tmp_path}/train", "--format=tfrecord", "--num_shards=2", "--seed=1")
+    _one_line_error(r, "OutputError", "train-00000-of-00002.tfrecord exists", "--overwrite")
+    assert (tmp_path / "train-00000-of-00002.tfrecord").read_bytes() == before
+    r = _run("--num_examples=20", f"--output={tmp_path}/train", "--format=tfrecord", "--num_shards=2",
+             "--seed=1", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "train.manifest.json").read_text())["examples"] == 20
+    assert (tmp_path / "train-00000-of-00002.tfrecord").read_bytes() != before
+
+
+def test_generate_checks_the_tables_before_opening_any_output(tmp_path):
+    out = tmp_path / "keep.jsonl"
+    out.write_text("precious\n")
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "good.csv").write_text("a,b\n1,x\n2,y\n")
+    (tables / "bad.csv").write_text('a,b\n1,"x\n')
+    r = _run("--num_examples=5", f"--output={tmp_path}/keep", f"--tables_dir={tables}", "--overwrite")
+    _one_line_error(r, "TableFormatError", "bad.csv, line 2")
+    assert out.read_text() == "precious\n"
+    assert _files(tmp_path) == ["keep.jsonl", "tables"]
+    # a lone surrogate in a JSONL cell was a UnicodeEncodeError at the first write, naming nothing
+    (tables / "bad.csv").unlink()
+    (tables / "cells.jsonl").write_text('["a", "b"]\n["1", "x\\udc80"]\n')
+    r = _run("--num_examples=5", f"--output={tmp_path}/keep", f"--tables_dir={tables}", "--overwrite")
+    _one_line_error(r, "TableFormatError", "cells.jsonl, line 2: a string holds a lone surrogate")
+    assert out.read_text() == "precious\n"
+
+
+def test_generate_output_places_that_cannot_be_written(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir.jsonl").mkdir()
+    _one_line_error(_run("--num_examples=5", f"--output={tmp_path}/afile/out"),
+                    "OutputError", "afile is a file")
+    _one_line_error(_run("--num_examples=5", f"--output={tmp_path}/adir"),
+                    "OutputError", "adir.jsonl is a directory")
+    _one_line_error(_run("--num_examples=5", "--output=/proc/symjax_test_output"),
+                    "OutputError", "cannot write /proc/symjax_test_output.jsonl")
+    assert _files(tmp_path) == ["adir.jsonl", "afile"]
+
+
+# The tool run with its writes sent where a full or read-only disk would send them:
+# the temporary files are opened on /dev/full (every write fails with ENOSPC, from the
+# kernel), or their creation fails with EROFS.
+_FAULTY_DISK = """
+import builtins, errno, os, runpy, sys
+fault, tool = sys.argv[1], sys.argv[2]
+real_open = builtins.open
+def faulty_open(file, mode="r", *args, **kwargs):
+    if isinstance(file, str) and ".partial-" in file and "w" in mode:
+        if fault == "erofs":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), file)
+        real_open(file, mode).close()
+        return real_open("/dev/full", mode, *args, **kwargs)
+    return real_open(file, mode, *args, **kwargs)
+builtins.open = faulty_open
+sys.argv = [tool, *sys.argv[3:]]
+runpy.run_path(tool, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("fault, fragment", [("enospc", "No space left on device; free disk space"),
+                                             ("erofs", "Read-only file system; choose a writable place")])
+def test_generate_full_or_read_only_disk(tmp_path, fault, fragment):
+    if not Path("/dev/full").exists():
+        pytest.skip("/dev/full is absent")
+    r = subprocess.run([sys.executable, "-c", _FAULTY_DISK, fault, str(REPO / "tools" / "generate_sql_data.py"),
+                        "--num_examples=3000", f"--output={tmp_path}/x", "--format=tfrecord"],
+                       capture_output=True, text=True, cwd=REPO)
+    _one_line_error(r, "OutputError", "cannot write", "x.tfrecord", fragment)
+    assert _files(tmp_path) == []
+
+
+def _interrupt(tmp_path, args, signals):
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, str(REPO / "tools" / "generate_sql_data.py"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.time() + 120
+    while not any(p.name.startswith(".") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.05)
+    for _ in range(signals):
+        os.kill(proc.pid, signal.SIGINT)
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "SystemError" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == (f"generate_sql_data: interrupted; nothing was written under "
+                                            f"{args[1].split('=', 1)[1]} (temporary files removed)")
+    assert _files(tmp_path) == []
+
+
+def test_generate_sigint_leaves_no_file(tmp_path):
+    _interrupt(tmp_path, ["--num_examples=10000000", f"--output={tmp_path}/big"], signals=1)
+
+
+def test_generate_second_sigint_in_sharded_workers_leaves_no_file(tmp_path):
+    # a second SIGINT raises KeyboardInterrupt wherever the main process is (numba kernels
+    # included); the workers are stopped and their temporary files removed
+    _interrupt(tmp_path, ["--num_examples=10000000", f"--output={tmp_path}/big", "--format=tfrecord",
+                          "--num_shards=2", "--workers=2"], signals=2)

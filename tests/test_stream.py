@@ -125,6 +125,16 @@ def test_bad_shard_arguments(kwargs, fragment):
         (lambda: StreamConfig(max_input_tokens=100), "count_tokens"),
         (lambda: examples(0, config=StreamConfig(tables=[])), "empty list"),
         (lambda: examples(-3), "seed"),
+        # issue 16: each of these was a TypeError later, a silent repeat or a wrong stream
+        (lambda: SamplerConfig(family_weights={"count": float("inf")}), "finite number"),
+        (lambda: SamplerConfig(family_weights={"count": float("nan")}), "finite number"),
+        (lambda: StreamConfig(max_input_chars="6000"), r"max_input_chars must be an int >= 1 or None, got '6000'"),
+        (lambda: StreamConfig(queries_per_table=True), "queries_per_table must be an int >= 1, got True"),
+        (lambda: StreamConfig(instruction=None), r"instruction must be a key of INSTRUCTIONS .* got None"),
+        (lambda: StreamConfig(max_cell_chars=0), "max_cell_chars"),
+        (lambda: examples(2**64), r"seed must be an int in \[0, 2\*\*64\)"),
+        (lambda: examples(0, start_block=-5), r"start_block must be an int >= 0 .*got -5"),
+        (lambda: examples(0, start_block=0.5), r"start_block must be an int >= 0 .*got 0\.5"),
     ],
 )
 def test_bad_configuration(make, fragment):
@@ -149,3 +159,17 @@ def test_stream_that_cannot_produce_raises():
         next(examples(0, config=cfg))
 
 
+def test_largest_seed_is_its_own_stream():
+    assert _digest(examples(2**64 - 1), 20) != _digest(examples(0), 20)
+
+
+def test_table_directory_read_again_when_it_changed(tmp_path):
+    (tmp_path / "a.csv").write_text("Name,Score\nann,1\nbob,2\ncid,3\n", encoding="utf-8")
+    config = StreamConfig(tables=str(tmp_path), queries_per_table=2)
+
+    def headers():
+        return {e.table.header for e in itertools.islice(examples(0, config=config), 60)}
+
+    assert headers() == {("Name", "Score")}
+    (tmp_path / "b.csv").write_text("City,Year\nOslo,1990\nRome,1991\nNice,1992\n", encoding="utf-8")
+    assert headers() == {("Name", "Score"), ("City", "Year")}  # a new stream sees the new file

@@ -98,6 +98,13 @@ def test_evaluate_errors_name_the_line(tmp_path):
     proc = _run("evaluate_predictions.py", "--benchmark=wtq", f"--data_dir={tmp_path / 'nowhere'}",
                 f"--predictions={tmp_path / 'p.jsonl'}")
     assert proc.returncode == 1 and "github.com/ppasupat/WikiTableQuestions" in proc.stderr
+    # a binary file is named, line and all, in one line (it was a UnicodeDecodeError traceback)
+    binary = tmp_path / "p.bin"
+    binary.write_bytes(b'{"id": "nu-0", "prediction": "x"}\n' + bytes(range(128, 256)) + b"\n")
+    proc = _evaluate("wtq", binary)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {binary}, line 2: bytes b'\\x80")
+    assert "not UTF-8 text; is it a binary file?" in proc.stderr
 
 
 def test_evaluate_real_wtq_sample(tmp_path, shared_data):
@@ -137,3 +144,19 @@ def test_select_prompts_writes_the_best_template(tmp_path):
         assert settings.prompt_selection() == {"tabfact": 3, "wtq": 2}
     finally:
         settings.set_prompt_selection(None)
+
+
+def test_select_prompts_refuses_an_output_that_is_not_a_selection(tmp_path):
+    golds = _golds("tabfact")
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    _write(preds / "symjax_tabfact_template_0.jsonl", [{"id": i, "prediction": g["text"]} for i, g in golds.items()])
+    output = tmp_path / "selection.json"
+    output.write_text("[1, 2]")
+    proc = _run("select_prompts.py", f"--predictions_dir={preds}", f"--data_dir={FIXTURES}", "--split_file=test",
+                f"--output={output}")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {output} holds a JSON list, not the selection object {{\"wtq\": 3, ...}} it should be; "
+        "fix it, move it aside, or choose another --output")
+    assert output.read_text() == "[1, 2]"

@@ -104,6 +104,13 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
     for name in ("config.gin", "config.json", "metrics.jsonl"):
         assert (run / name).is_file(), name
     assert "TrainConfig.train_steps = 3" in (run / "config.gin").read_text()
+    # a refused restart leaves config.gin as it was (it still says what the checkpoints hold)
+    written = {name: (run / name).read_text() for name in ("config.gin", "config.json")}
+    with pytest.raises(ConfigError, match="model.d_model: 16 -> 24"):
+        binary.train_main(["symjax.train", *common[:2], "--gin.T5Config.d_model=24", *common[3:],
+                           "--gin.TrainConfig.train_steps=4",
+                           "--gin.TASK_FEATURE_LENGTHS={'inputs': 200, 'targets': 16}"])
+    assert {name: (run / name).read_text() for name in written} == written
     assert sorted(os.listdir(run / "checkpoints")) == ["3"]
     assert any(n.startswith("events.out.tfevents") for n in os.listdir(run / "train"))
     rows = metrics_rows(run)
@@ -156,7 +163,9 @@ def _trainer_process(gin_path, model_dir):
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_sigterm_saves_and_sigkill_resume_is_bitwise(gin_path, tmp_path):
+def test_sigterm_saves_and_sigkill_resume_is_bitwise(gin_path, tmp_path, caplog):
+    import socket
+
     run = tmp_path / "interrupted"
     # 1. SIGTERM (TPU preemption): finishes the step, saves, exits 143.
     proc = _trainer_process(gin_path, run)
@@ -166,15 +175,27 @@ def test_sigterm_saves_and_sigkill_resume_is_bitwise(gin_path, tmp_path):
     steps = sorted(int(d) for d in os.listdir(run / "checkpoints") if d.isdigit())
     last = metrics_rows(run)[-1]["step"]
     assert steps[-1] == last  # the step it stopped at is saved
+    first_rows = len(metrics_rows(run))
     # 2. restart, then SIGKILL at an arbitrary point (possibly mid-save)
     proc = _trainer_process(gin_path, run)
     killed_after = _wait_for_checkpoint(run, steps[-1] + 1, proc)
+    # a second trainer on the directory is refused while the first runs, naming it
+    with pytest.raises(TrainingError, match=f"in use by the trainer of process {proc.pid} on host "
+                                            f"{socket.gethostname()}"):
+        train(make_config(gin_path, run, "TrainConfig.train_steps = 100000"))
     proc.kill()
     proc.wait(timeout=60)
-    # 3. resume in-process to a few steps past the last checkpoint
+    # 3. resume in-process to a few steps past the last checkpoint: the killed trainer's
+    # lock is taken over, with a message
     target = killed_after + 3
-    resumed = train(make_config(gin_path, run, f"TrainConfig.train_steps = {target}"), keep_params=True)
+    with caplog.at_level("WARNING", logger="symjax"):
+        resumed = train(make_config(gin_path, run, f"TrainConfig.train_steps = {target}"), keep_params=True)
     assert resumed.step == target
+    assert any(f"lock {run / 'run.lock'} of process {proc.pid}" in r.message and "no longer running" in r.message
+               for r in caplog.records)
+    assert not (run / "run.lock").exists()  # released at the end
+    # metrics.jsonl is appended to: the lines of every start are there
+    assert len(metrics_rows(run)) > first_rows + (target - killed_after)
     # 4. the uninterrupted run
     reference = train(make_config(gin_path, tmp_path / "straight", f"TrainConfig.train_steps = {target}"),
                       keep_params=True)
@@ -289,7 +310,10 @@ def test_gradient_accumulation_matches_one_big_batch():
 def test_missing_initial_checkpoint(gin_path, tmp_path):
     config = make_config(gin_path, tmp_path / "r", f"TrainConfig.initial_checkpoint = '{tmp_path}/nope'")
     with pytest.raises(CheckpointError, match="nope.*does not exist"):
-        train(config)
+        train(config, run_files={"config.gin": "x"})
+    # a start that failed writes no config, so a corrected rerun is not refused
+    assert not (tmp_path / "r" / "config.json").exists() and not (tmp_path / "r" / "config.gin").exists()
+    assert not (tmp_path / "r" / "run.lock").exists()
 
 
 def test_task_and_model_vocabularies_differ(gin_path, tmp_path):
@@ -334,16 +358,20 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(gin_path, tmp_path
 
 def test_run_directory_with_a_different_config(gin_path, tmp_path):
     run = tmp_path / "r"
-    train(make_config(gin_path, run, "TrainConfig.train_steps = 1"))
+    train(make_config(gin_path, run, "TrainConfig.train_steps = 1"), run_files={"config.gin": "d_model 16"})
+    stored = (run / "config.json").read_text()
     with pytest.raises(ConfigError) as e:
-        train(make_config(gin_path, run, "T5Config.d_model = 32", "TrainConfig.learning_rate = 0.5"))
+        train(make_config(gin_path, run, "T5Config.d_model = 32", "TrainConfig.learning_rate = 0.5"),
+              run_files={"config.gin": "d_model 32"})
     assert "model.d_model: 16 -> 32" in str(e.value) and "learning_rate: 0.01 -> 0.5" in str(e.value)
+    # the refused restart leaves the run's files as they were
+    assert (run / "config.gin").read_text() == "d_model 16" and (run / "config.json").read_text() == stored
     # keys that do not change the trajectory may change
     result = train(make_config(gin_path, run, "TrainConfig.train_steps = 2", "TrainConfig.log_period = 5"))
     assert result.step == 2
 
 
-def test_corrupt_checkpoint_is_reported_and_kept(gin_path, tmp_path):
+def test_corrupt_checkpoint_is_reported_and_kept(gin_path, tmp_path, monkeypatch):
     run = tmp_path / "r"
     train(make_config(gin_path, run, "TrainConfig.train_steps = 2"))
     state_dir = run / "checkpoints" / "2" / "state"
@@ -351,9 +379,14 @@ def test_corrupt_checkpoint_is_reported_and_kept(gin_path, tmp_path):
     assert victims
     for v in victims:
         os.remove(v)
+    seen = _record_unraisables(monkeypatch)
     with pytest.raises(CheckpointError, match="cannot be read.*nothing was deleted.*checkpoint 1"):
         train(make_config(gin_path, run, "TrainConfig.train_steps = 3"))
     assert (run / "checkpoints" / "2").is_dir()
+    import gc
+
+    gc.collect()
+    assert not seen  # orbax's "Event loop is closed" noise is kept out of the way
 
 
 def test_gin_errors(gin_path, tmp_path):
@@ -366,12 +399,29 @@ def test_gin_errors(gin_path, tmp_path):
         binary.build_from_gin("TrainConfig")
     with pytest.raises(ConfigError, match="not found"):
         binary.parse_gin(files=["gin/no/such.gin"], bindings=[])
+    # a misspelt macro, or one the gin files do not use, is named instead of ignored
+    with pytest.raises(ConfigError, match=r"used by no binding.*MODEL_DIRR \(did you mean MODEL_DIR\?\)"):
+        make_config(gin_path, tmp_path, f"MODEL_DIRR = '{tmp_path}/other'")
+    binary.parse_gin(files=["gin/bench/cpu_anchor.gin"], bindings=["TRAIN_STEPS = -1"])
+    with pytest.raises(ConfigError, match="used by no binding.*TRAIN_STEPS.*TrainConfig.train_steps"):
+        binary.build_from_gin("TrainConfig")
+    with pytest.raises(ConfigError, match="train_steps must be an int >= 1, got -1"):
+        make_config(gin_path, tmp_path, "TrainConfig.train_steps = -1")
+    with pytest.raises(ConfigError, match="learning_rate must be a finite number > 0, got 'fast'") as e:
+        make_config(gin_path, tmp_path, "TrainConfig.learning_rate = 'fast'")
+    assert "\n" not in str(e.value)  # one line: gin's "In call to configurable" is left out
+    # a binding of the config class the binary does not build would be ignored
+    with pytest.raises(ConfigError, match="EvalConfig.num_examples would be ignored: this binary builds "
+                                          "TrainConfig.*bind TrainConfig.num_examples instead"):
+        binary.check_bindings_used(["T5Config.d_model = 8", "EvalConfig.num_examples = 5"], "TrainConfig")
+    binary.check_bindings_used(["T5Config.d_model = 8", "TrainConfig.train_steps = 5", "A = 1"], "TrainConfig")
     assert binary.rewrite_gin_args(["x", "--gin.A=1", "--gin_file=f"]) == ["x", "--gin_bindings=A = 1", "--gin_file=f"]
 
 
 def test_bad_mesh_for_the_device_count(gin_path, tmp_path):
     with pytest.raises((ConfigError, ShardingError)):
         train(make_config(gin_path, tmp_path / "r", "TrainConfig.mesh = 'model:3'"))
+    assert sorted(os.listdir(tmp_path / "r")) == []  # the corrected rerun is not refused
 
 
 def test_initial_weights_from_hugging_face_and_symjax_formats(tmp_path):
@@ -383,3 +433,117 @@ def test_initial_weights_from_hugging_face_and_symjax_formats(tmp_path):
     assert_params_equal(load_model_params(path=fixture, config=config), expected)
     save_checkpoint(directory=str(tmp_path / "own"), params=expected, config=config)
     assert_params_equal(load_model_params(path=str(tmp_path / "own"), config=config), expected)
+
+
+# ----------------------------------------------------------------------------- run directory (issue 16)
+def test_garbled_stored_config_is_named(gin_path, tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text('{"model": {"d_model": 16')
+    with pytest.raises(TrainingError, match=r"stored config .*config.json is unreadable .*checkpoints/<step>/meta"):
+        train(make_config(gin_path, run))
+    assert (run / "config.json").read_text() == '{"model": {"d_model": 16'
+
+
+def test_read_only_run_directory(gin_path, tmp_path, monkeypatch):
+    import errno
+
+    run = tmp_path / "ro"
+    run.mkdir()
+    real_open = os.open
+
+    def read_only_open(path, flags, *args, **kwargs):  # the file system refuses every new file
+        if str(path).startswith(str(run)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    with pytest.raises(TrainingError, match=r"cannot write to the run directory .*ro \(Read-only file system\); "
+                                            "choose a writable MODEL_DIR"):
+        train(make_config(gin_path, run))
+    assert os.listdir(run) == []
+
+
+def test_full_disk_names_the_checkpoint_without_noise(gin_path, tmp_path, monkeypatch, capfd):
+    seen = _record_unraisables(monkeypatch)
+    import builtins
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("/dev/full is absent")
+    run = tmp_path / "full"
+    real_open = builtins.open
+
+    def full_disk_open(file, mode="r", *args, **kwargs):  # from checkpoint 2 on, the disk is full
+        path = os.fspath(file) if isinstance(file, (str, os.PathLike)) else ""
+        if ("w" in mode or "a" in mode) and path.startswith(f"{run}/checkpoints/2"):
+            real_open(path, mode).close()
+            return real_open("/dev/full", mode, *args, **kwargs)  # every write: ENOSPC
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full_disk_open)
+    capfd.readouterr()
+    with pytest.raises(CheckpointError, match=r"saving checkpoint 2 to .*No space left on device.*the last "
+                                              "complete checkpoint is 1"):
+        train(make_config(gin_path, run, "TrainConfig.train_steps = 3"))
+    import gc
+
+    gc.collect()
+    err = capfd.readouterr().err
+    assert not seen and "Traceback" not in err, (seen, err[-3000:])
+    assert not (run / "run.lock").exists()
+
+
+def _record_unraisables(monkeypatch):
+    """What reaches the process's unraisable hook (pytest's own would turn it into warnings)."""
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(f"{u.exc_type.__name__}: {u.exc_value}"))
+    return seen
+
+
+def test_event_loop_noise_is_dropped_and_other_unraisables_kept(monkeypatch):
+    import asyncio
+    import gc
+
+    from symjax.train.checkpoints import install_noise_filter
+
+    seen = _record_unraisables(monkeypatch)
+    install_noise_filter()
+    loop = asyncio.new_event_loop()
+    loop.close()
+
+    class LateCallback:  # what tensorstore does after orbax closed its loop
+        def __del__(self):
+            loop.call_soon_threadsafe(print)
+
+    class OtherError:
+        def __del__(self):
+            raise ValueError("a real problem")
+
+    LateCallback()
+    OtherError()
+    gc.collect()
+    assert seen == ["ValueError: a real problem"]
+
+
+def test_metrics_are_appended_not_rewritten(tmp_path):
+    from symjax.train.summaries import MetricsWriter
+
+    first = MetricsWriter(model_dir=str(tmp_path))
+    first.write(step=1, split="train", scalars={"loss": 1.0})
+    with open(tmp_path / "metrics.jsonl", "a") as f:  # another writer, or a line cut short by a kill
+        f.write('{"split": "train", "step": 7, "loss": 7.0}\n{"split": "tr')
+    first.write(step=2, split="train", scalars={"loss": 2.0})
+    first.close()
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines if line.endswith("}")] == [1, 7, 2]
+    assert lines[2] == '{"split": "tr'
+
+
+def test_train_binary_prints_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "symjax.train", "--gin_file=gin/bench/cpu_anchor.gin",
+                           "--gin.TRAIN_STEPS=-1", f"--gin.MODEL_DIR='{tmp_path}/r'"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: gin macro(s) set but used by no binding")
+    assert not os.path.exists(tmp_path / "r")

@@ -288,3 +288,69 @@ def test_convert_tool_hf_and_t5x(tmp_path, small_params):
     assert done.returncode == 1
     assert "CheckpointError" in done.stderr
     assert "not of size 'small': vocab_size: expected 32128, found 40" in done.stderr
+
+
+# --- bad input (issue 16) -------------------------------------------------------------------
+def _hf_copy(tmp_path):
+    directory = tmp_path / "hf"
+    shutil.copytree(FIXTURE, directory)
+    return directory
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "bad_header"])
+def test_damaged_safetensors_is_named(tmp_path, damage):
+    directory = _hf_copy(tmp_path)
+    path = directory / "model.safetensors"
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": os.urandom(4096),
+                      "bad_header": (40).to_bytes(8, "little") + b'{"a": ' + b"x" * 100}[damage])
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is not a readable safetensors file .*download it again"):
+        import_hf_checkpoint(directory=str(directory))
+
+
+@pytest.mark.parametrize("text, fragment", [('{"d_model": 64,', "is not valid JSON"),
+                                            ("[1, 2]", "holds a JSON list, not an object"),
+                                            ('{"feed_forward_proj": "gated-gelu", "tie_word_embeddings": false}',
+                                             "is not a T5 config")])
+def test_malformed_hf_config_json_is_named(tmp_path, text, fragment):
+    directory = _hf_copy(tmp_path)
+    (directory / "config.json").write_text(text)
+    with pytest.raises(CheckpointError, match=fragment) as e:
+        import_hf_checkpoint(directory=str(directory))
+    assert str(directory / "config.json") in str(e.value)
+
+
+def test_read_only_output_is_named(tmp_path, monkeypatch):
+    import errno
+
+    from symjax.errors import OutputError
+    from symjax.model import save_checkpoint
+
+    config, params = import_hf_checkpoint(directory=FIXTURE)
+    out = tmp_path / "ro" / "converted"
+    real_makedirs = os.makedirs
+
+    def read_only_makedirs(name, *args, **kwargs):  # the file system refuses new directories there
+        if str(name).startswith(str(tmp_path / "ro")):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(name))
+        return real_makedirs(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", read_only_makedirs)
+    with pytest.raises(OutputError, match=r"cannot write the checkpoint .*converted: Read-only file system; choose a writable"):
+        save_checkpoint(directory=str(out), params=params, config=config)
+
+
+def test_convert_tool_bad_input_is_one_line(tmp_path):
+    directory = _hf_copy(tmp_path)
+    (directory / "model.safetensors").write_bytes(os.urandom(4096))
+    done = _convert("--from=hf", f"--input={directory}", f"--output={tmp_path / 'out'}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"convert_checkpoint: CheckpointError: {directory / 'model.safetensors'} is not a readable safetensors file")
+    done = _convert("--from=t5x", f"--input={tmp_path}", f"--output={tmp_path / 'out'}",
+                    f"--config_json={tmp_path / 'nope.json'}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"convert_checkpoint: ConfigError: --config_json={tmp_path / 'nope.json'}: no such file; give a "
+        "symjax T5Config JSON file (or --model=<size>)")
+    assert not (tmp_path / "out").exists()

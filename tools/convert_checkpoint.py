@@ -49,10 +49,25 @@ def _requested_config():
     if FLAGS.model:
         return from_name(FLAGS.model)
     if FLAGS.config_json:
-        with open(FLAGS.config_json) as f:
-            values = json.load(f)
-        values = values.get("config", values)  # a symjax checkpoint's config.json works too
-        return T5Config.from_dict(values)
+        path = FLAGS.config_json
+        try:
+            with open(path, encoding="utf-8") as f:
+                values = json.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"--config_json={path}: no such file; give a symjax T5Config JSON file "
+                              "(or --model=<size>)") from None
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--config_json={path} is not a readable JSON file ({e}); give a symjax "
+                              "T5Config JSON file, e.g. one written by T5Config.to_json()") from None
+        if isinstance(values, dict):
+            values = values.get("config", values)  # a symjax checkpoint's config.json works too
+        if not isinstance(values, dict):
+            raise ConfigError(f"--config_json={path} holds a JSON {type(values).__name__}, not a "
+                              "T5Config object {\"d_model\": ..., ...}")
+        try:
+            return T5Config.from_dict(values)
+        except TypeError as e:
+            raise ConfigError(f"--config_json={path}: {e}") from None
     return None
 
 

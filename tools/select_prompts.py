@@ -62,7 +62,7 @@ def find_prediction_files(folder: Path) -> dict[str, dict[int, Path]]:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from symjax.errors import ConfigError, SymjaxError
+    from symjax.errors import ConfigError, DataError, SymjaxError
     from symjax.tasks import settings
     from symjax.tasks.benchmarks import load_golds
     from symjax.tasks.predictions import evaluate_file
@@ -100,11 +100,24 @@ def main(argv):
             if root is None:
                 raise ConfigError("no --output, $SYMJAX_PROMPT_SELECTION or --data_dir to write the selection to")
             output = root / "prompt_selection.json"
-        selection = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {}
+        selection = {}
+        if output.is_file():
+            try:
+                selection = json.loads(output.read_text(encoding="utf-8"))
+            except (ValueError, RecursionError) as e:
+                raise DataError(f"{output}: the selection file is not valid JSON ({e}); fix it, or move it "
+                                "aside to write a new one") from None
+            if not isinstance(selection, dict):
+                raise DataError(
+                    f"{output} holds a JSON {type(selection).__name__}, not the selection object "
+                    '{"wtq": 3, ...} it should be; fix it, move it aside, or choose another --output')
+        elif output.is_dir():
+            raise DataError(f"--output {output} is a directory; give the selection file's path, e.g. "
+                            f"{output / 'prompt_selection.json'}")
         selection.update(chosen)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(selection, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    except (SymjaxError, OSError, json.JSONDecodeError) as e:
+    except (SymjaxError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"benchmark  template  {FLAGS.metric}")

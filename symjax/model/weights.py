@@ -30,7 +30,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from symjax.errors import CheckpointError
+from symjax.errors import CheckpointError, OutputError, SymjaxError
 from symjax.model.config import T5Config, config_mismatches, from_hf_config
 from symjax.model.t5 import abstract_params
 
@@ -317,9 +317,10 @@ def _convert(*, entries: list[_Entry], available: Mapping[str, tuple[int, ...]],
 def _safetensors_files(directory: str) -> list[str]:
     index = os.path.join(directory, "model.safetensors.index.json")
     if os.path.exists(index):
-        with open(index) as f:
-            weight_map = json.load(f)["weight_map"]
-        return sorted({os.path.join(directory, name) for name in weight_map.values()})
+        weight_map = _read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise CheckpointError(f"{index} has no \"weight_map\" object; download it again")
+        return sorted({os.path.join(directory, str(name)) for name in weight_map.values()})
     single = os.path.join(directory, "model.safetensors")
     if os.path.exists(single):
         return [single]
@@ -328,6 +329,32 @@ def _safetensors_files(directory: str) -> list[str]:
         "download the safetensors files of the google/flan-t5-* repository (PyTorch .bin "
         "files are not read)"
     )
+
+
+def _read_json(path: str) -> dict:
+    """A JSON object from ``path``, with a CheckpointError naming the file when it is not one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, undecodable bytes
+        raise CheckpointError(f"{path} is not valid JSON ({e}); download or write it again") from None
+    except OSError as e:
+        raise CheckpointError(f"cannot read {path}: {e.strerror or e}") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} holds a JSON {type(value).__name__}, not an object; "
+                              "download or write it again")
+    return value
+
+
+def _open_safetensors(path: str) -> Any:
+    from safetensors import safe_open
+
+    try:
+        return safe_open(path, framework="numpy")
+    except Exception as e:  # SafetensorError (truncated, garbage, bad header) or OSError
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file ({type(e).__name__}: {e}); it is truncated "
+            "or damaged: download it again") from None
 
 
 def import_hf_checkpoint(*, directory: str, config: T5Config | None = None
@@ -345,13 +372,17 @@ def import_hf_checkpoint(*, directory: str, config: T5Config | None = None
       ``(config, params)``: params is the ``params`` collection of :class:`T5` as numpy
       arrays in ``config.param_dtype``.
     """
-    from safetensors import safe_open
-
     config_path = os.path.join(directory, _CONFIG_FILE)
     if not os.path.exists(config_path):
         raise CheckpointError(f"no config.json in {directory!r}; is it a Hugging Face model?")
-    with open(config_path) as f:
-        found = from_hf_config(json.load(f))
+    try:
+        found = from_hf_config(_read_json(config_path))
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, SymjaxError):
+            raise
+        raise CheckpointError(
+            f"{config_path} is not a T5 config ({type(e).__name__}: {e}); download the "
+            "config.json of the google/flan-t5-* repository again") from None
     if config is None:
         config = found
     else:
@@ -361,14 +392,21 @@ def import_hf_checkpoint(*, directory: str, config: T5Config | None = None
                 f"the Hugging Face checkpoint in {directory!r} is not of size {config.name!r}: "
                 + "; ".join(mismatches)
             )
-    handles = [safe_open(path, framework="numpy") for path in _safetensors_files(directory)]
+    handles = [(path, _open_safetensors(path)) for path in _safetensors_files(directory)]
     owner: dict[str, Any] = {}
     available: dict[str, tuple[int, ...]] = {}
-    for handle in handles:
+    for path, handle in handles:
         for name in handle.keys():
-            owner[name] = handle
+            owner[name] = (path, handle)
             available[name] = tuple(handle.get_slice(name).get_shape())
-    read = lambda name: owner[name].get_tensor(name)
+
+    def read(name: str) -> np.ndarray:
+        path, handle = owner[name]
+        try:
+            return handle.get_tensor(name)
+        except Exception as e:  # SafetensorError, OSError
+            raise CheckpointError(f"{path}: tensor {name} cannot be read ({e}); download the file "
+                                  "again") from None
     if "lm_head.weight" not in available and "shared.weight" in available:
         raise CheckpointError(
             f"{directory!r} has no lm_head.weight: a tied-embedding checkpoint (T5 1.0 "
@@ -587,14 +625,23 @@ def save_checkpoint(*, directory: str, params: Any, config: T5Config) -> None:
                 source="params to save", config=config)
     if os.path.exists(directory):
         raise CheckpointError(f"{directory!r} exists; choose a new directory")
-    os.makedirs(directory)
-    with open(os.path.join(directory, _CONFIG_FILE), "w") as f:
-        json.dump({"format": FORMAT_VERSION, "config": config.to_dict()}, f, indent=2,
-                  sort_keys=True)
-        f.write("\n")
+    try:
+        os.makedirs(directory)
+        with open(os.path.join(directory, _CONFIG_FILE), "w") as f:
+            json.dump({"format": FORMAT_VERSION, "config": config.to_dict()}, f, indent=2,
+                      sort_keys=True)
+            f.write("\n")
+    except OSError as e:
+        raise OutputError(f"cannot write the checkpoint {directory}: {e.strerror or e}; choose a "
+                          "writable output directory") from None
     checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(os.path.abspath(os.path.join(directory, _PARAMS_DIR)), params)
-    checkpointer.wait_until_finished()
+    try:
+        checkpointer.save(os.path.abspath(os.path.join(directory, _PARAMS_DIR)), params)
+        checkpointer.wait_until_finished()
+    except Exception as e:  # orbax and tensorstore raise many types (a full disk, ...)
+        raise OutputError(f"cannot write the parameters of checkpoint {directory} "
+                          f"({type(e).__name__}: {str(e)[:300]}); free disk space or choose another "
+                          "output directory, then delete the incomplete one") from None
 
 
 def read_checkpoint_config(*, directory: str) -> T5Config:
@@ -602,9 +649,8 @@ def read_checkpoint_config(*, directory: str) -> T5Config:
     path = os.path.join(directory, _CONFIG_FILE)
     if not os.path.exists(path):
         raise CheckpointError(f"{directory!r} has no {_CONFIG_FILE}; not a symjax checkpoint")
-    with open(path) as f:
-        stored = json.load(f)
-    if stored.get("format") != FORMAT_VERSION:
+    stored = _read_json(path)
+    if stored.get("format") != FORMAT_VERSION or not isinstance(stored.get("config"), dict):
         raise CheckpointError(
             f"{path} has format {stored.get('format')!r}; this symjax reads {FORMAT_VERSION!r}"
         )

@@ -250,6 +250,9 @@ def _read_text(path: PathLike, encoding: str = "utf-8") -> str:
         raise MissingDataError(f"table file not found: {p}")
     if p.is_dir():
         raise MissingDataError(f"{p} is a directory, not a table file; use read_table_dir")
+    if not p.is_file():  # a FIFO or a device would block or never end
+        raise TableFormatError(f"{p} is not a regular file (a FIFO, socket or device); "
+                               "give a table file, e.g. copy the data to a .csv or .jsonl file")
     data = p.read_bytes()
     try:
         text = data.decode(encoding)
@@ -306,6 +309,10 @@ def read_csv(
     text = _read_text(path, encoding)
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records, start = [], 1
+    # the csv module's default field limit (131,072 characters) would refuse long cells that
+    # the TSV and JSONL readers take; no field can be longer than the file
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, min(len(text) + 1, 2**31 - 1)))
     try:
         for row in reader:
             if row:
@@ -313,6 +320,8 @@ def read_csv(
             start = reader.line_num + 1
     except csv.Error as e:
         raise TableFormatError(f"{path}, line {reader.line_num}: malformed CSV: {e}") from e
+    finally:
+        csv.field_size_limit(limit)
     return _finish(path, records, header=header, types=types, infer=infer, name=name)
 
 
@@ -452,15 +461,36 @@ def _is_table_object(obj: Any) -> bool:
     )
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _loads(raw: str, where: str) -> Any:
+    """``json.loads`` with typed errors: invalid JSON, nesting too deep for Python, and
+    lone surrogates (``"\\ud800"``), which no UTF-8 output could hold."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise TableFormatError(f"{where}, column {e.colno}: invalid JSON: {e.msg}") from e
+    except RecursionError:
+        raise TableFormatError(f"{where}: JSON nested too deeply to read; a table is an object "
+                               "or arrays of cells, a few levels deep") from None
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise TableFormatError(
+                f"{where}: a string holds a lone surrogate escape ({e.object[e.start:e.end]!r}), "
+                "which is not a character; write the character itself or a valid surrogate pair"
+            ) from None
+    return obj
+
+
 def _json_lines(path: PathLike, encoding: str) -> list[tuple[int, Any]]:
     out = []
     for k, raw in enumerate(_read_text(path, encoding).split("\n"), start=1):
         if not raw.strip():
             continue
-        try:
-            out.append((k, json.loads(raw)))
-        except json.JSONDecodeError as e:
-            raise TableFormatError(f"{path}, line {k}, column {e.colno}: invalid JSON: {e.msg}") from e
+        out.append((k, _loads(raw, f"{path}, line {k}")))
     return out
 
 
@@ -547,9 +577,13 @@ def read_json(
     arrays whose first is the header (the shapes of :func:`read_jsonl`)."""
     text = _read_text(path, encoding)
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TableFormatError(f"{path}, line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}") from e
+        obj = _loads(text, str(path))
+    except TableFormatError as e:
+        cause = e.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            raise TableFormatError(
+                f"{path}, line {cause.lineno}, column {cause.colno}: invalid JSON: {cause.msg}") from cause
+        raise
     if _is_table_object(obj):
         if types is not None:
             obj = {**obj, "types": types}
@@ -616,19 +650,29 @@ def read_table_dir(
     :data:`SUPPORTED_SUFFIXES` that matches, so ``N.html.csv`` has stem ``N``), only the
     first by sorted path is kept, so WTQ's ``N.csv``, ``N.table`` and ``N.tsv`` give
     ``N.csv``. It applies after ``suffixes``.
+
+    A symbolic link that leads out of ``directory`` is a :class:`TableFormatError` (it is
+    not followed), as is a supported name that is not a regular file (a FIFO would block).
     """
     root = Path(directory)
     if not root.is_dir():
         raise MissingDataError(f"table directory not found: {root}")
+    real_root = root.resolve()
     found = []
     for p in root.rglob("*"):
         rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+        if any(part.startswith(".") for part in rel.parts) or p.is_dir():
             continue
         if suffixes is not None and not p.name.lower().endswith(tuple(s.lower() for s in suffixes)):
             continue
-        if _reader_for(p) is not None:
-            found.append((rel.as_posix(), p))
+        if _reader_for(p) is None:
+            continue
+        target = p.resolve()
+        if target != real_root and real_root not in target.parents:
+            raise TableFormatError(
+                f"{p} is a symbolic link to {target}, outside the table directory {root}; "
+                "copy the table into the directory or remove the link")
+        found.append((rel.as_posix(), p))
     found.sort()
     if one_per_stem:
         seen, kept = set(), []

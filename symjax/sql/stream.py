@@ -55,13 +55,20 @@ def block_seed(seed: int, block: int) -> int:
     return z ^ (z >> 31)
 
 
+def _is_int(value: Any, *, minimum: int) -> bool:
+    """Whether ``value`` is an int (not a bool) of at least ``minimum``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= minimum
+
+
 @dataclass(frozen=True)
 class StreamConfig:
     """Everything that shapes the stream besides the seed and the shard.
 
     Table source (``tables``): ``None`` for the synthetic generator (shaped by
     ``table_config``), a sequence of :class:`Table`, or a directory of CSV/JSONL/WTQ/TabFact
-    files (read once with :func:`symjax.sql.io.read_table_dir`).
+    files (read with :func:`symjax.sql.io.read_table_dir` when a stream starts, and again
+    for a later stream when a file was added, removed or changed; a running stream keeps
+    the tables it started with).
 
     Prompt: ``inputs`` is ``"{instruction} {sql}\\n{table}"`` (``layout="sql_first"``) or
     ``"{table}\\n{instruction} {sql}"`` (``"table_first"``), with the SQL in ``sql_style``
@@ -106,13 +113,25 @@ class StreamConfig:
     tokenizer: Tokenizer | None = None
 
     def __post_init__(self):
+        for name in ("max_input_chars", "max_cell_chars"):
+            value = getattr(self, name)
+            if value is not None and not _is_int(value, minimum=1):
+                raise ConfigError(f"StreamConfig.{name} must be an int >= 1 or None, got {value!r}")
+        if not _is_int(self.sql_reserve_chars, minimum=0):
+            raise ConfigError(f"StreamConfig.sql_reserve_chars must be an int >= 0, got {self.sql_reserve_chars!r}")
+        if not isinstance(self.instruction, str) or not self.instruction.strip():
+            raise ConfigError(
+                f"StreamConfig.instruction must be a key of INSTRUCTIONS {sorted(INSTRUCTIONS)} or "
+                f"non-empty text, got {self.instruction!r}")
+        if not isinstance(self.lowercase, bool):
+            raise ConfigError(f"StreamConfig.lowercase must be True or False, got {self.lowercase!r}")
         if self.sql_style not in SQL_STYLES:
             raise ConfigError(f"sql_style={self.sql_style!r}; use one of {SQL_STYLES}")
         if self.table_style not in STYLES:
             raise ConfigError(f"table_style={self.table_style!r}; use one of {STYLES}")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"layout={self.layout!r}; use one of {LAYOUTS}")
-        if not isinstance(self.queries_per_table, int) or self.queries_per_table < 1:
+        if not _is_int(self.queries_per_table, minimum=1):
             raise ConfigError(f"queries_per_table must be an int >= 1, got {self.queries_per_table!r}")
         if self.max_input_chars is not None and self.max_input_chars <= self.sql_reserve_chars:
             raise ConfigError(
@@ -225,20 +244,39 @@ class Example:
         return out
 
 
-_DIR_CACHE: dict[str, list[Table]] = {}
+# directory -> (listing signature, tables): a directory is read again when a file in it was
+# added, removed or changed since (a running stream keeps the tables it started with)
+_DIR_CACHE: dict[str, tuple[tuple, list[Table]]] = {}
+
+
+def _dir_signature(root: Path) -> tuple:
+    """Name, size and modification time of every file under ``root``."""
+    out = []
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            try:
+                st = os.stat(os.path.join(directory, name))
+            except OSError:
+                continue
+            out.append((os.path.relpath(os.path.join(directory, name), root), st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 def _user_tables(source: Any) -> list[Table]:
     if isinstance(source, (str, os.PathLike)):
-        key = str(Path(source).resolve())
-        tables = _DIR_CACHE.get(key)
-        if tables is None:
-            from symjax.sql.io import read_table_dir
+        root = Path(source).resolve()
+        key = str(root)
+        signature = _dir_signature(root) if root.is_dir() else ()
+        cached = _DIR_CACHE.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        from symjax.sql.io import read_table_dir
 
-            tables = read_table_dir(source, one_per_stem=True)
-            if not tables:
-                raise ConfigError(f"no tables found in {source!s} (supported: .csv, .tsv, .jsonl, .json, .html.csv)")
-            _DIR_CACHE[key] = tables
+        tables = read_table_dir(source, one_per_stem=True)
+        if not tables:
+            raise ConfigError(f"no tables found in {source!s} (supported: .csv, .tsv, .jsonl, .json, .html.csv)")
+        _DIR_CACHE[key] = (signature, tables)
         return tables
     tables = list(source)
     if not tables:
@@ -464,8 +502,10 @@ def examples(
 ) -> Iterator[Example]:
     """An infinite iterator of :class:`Example` for ``seed``, shard ``shard_index`` of
     ``num_shards``. ``start_block`` skips ahead (resuming a stream without replaying it)."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    _check_seed(seed)
+    if not _is_int(start_block, minimum=0):
+        raise ConfigError(f"start_block must be an int >= 0 (a block number of the stream), got {start_block!r}")
+    start_block = int(start_block)
     if not isinstance(num_shards, int) or num_shards < 1:
         raise ConfigError(f"num_shards must be an int >= 1, got {num_shards!r}")
     if not isinstance(shard_index, int) or not 0 <= shard_index < num_shards:
@@ -497,11 +537,18 @@ def _iterate(maker: _BlockMaker, shard_index: int, num_shards: int, start_block:
             )
 
 
+def _check_seed(seed: Any) -> None:
+    """A stream seed is an int in [0, 2**64): the blocks' seeds are mixed in 64 bits, so a
+    larger seed would silently give the stream of ``seed % 2**64``."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= _MASK64:
+        raise ConfigError(f"seed must be an int in [0, 2**64), got {seed!r}; seeds are mixed in 64 bits, "
+                          "so a larger one would repeat the stream of seed % 2**64")
+
+
 def _maker(seed: int, config: StreamConfig | None) -> _BlockMaker:
     """The block maker of ``(seed, config)``, kept for the next call (sources that index
     blocks call once per block or group of blocks)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    _check_seed(seed)
     config = config or _DEFAULT_STREAM
     key = (seed, id(config))
     maker = _MAKERS.get(key)

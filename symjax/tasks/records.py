@@ -117,14 +117,22 @@ def json_objects(path: Path) -> list[tuple[int, dict]]:
     """``(line number, object)`` of every non-blank line of a JSONL file of objects; a line
     that is not JSON, or not an object, is a :class:`DataError` naming the file and line."""
     out = []
-    with Path(path).open(encoding="utf-8") as f:
-        for k, line in enumerate(f, start=1):
+    with Path(path).open("rb") as f:
+        for k, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{path}, line {k}: bytes {raw[e.start:e.start + 4]!r} are not UTF-8 text; is it a "
+                    "binary file? Give a JSONL file (one JSON object a line)") from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{path}, line {k}: invalid JSON: {e.msg}") from e
+            except RecursionError:
+                raise DataError(f"{path}, line {k}: JSON nested too deeply to read") from None
             if not isinstance(obj, dict):
                 raise DataError(f"{path}, line {k}: expected a JSON object, got {type(obj).__name__}")
             out.append((k, obj))

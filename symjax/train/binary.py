@@ -4,11 +4,14 @@ Flags follow t5x: ``--gin_file=FILE`` (repeatable; relative paths are also looke
 the repository's ``gin/`` parent and ``--gin_search_paths``), ``--gin_bindings=NAME=VALUE``
 and its shorthand ``--gin.NAME=VALUE``. gin configures exactly the classes registered here
 (:data:`CONFIGURABLES`: ``T5Config``, ``TrainConfig``, ``EvalConfig``); library code never
-imports gin. An unknown configurable, parameter or macro is a :class:`ConfigError`; so is a
-``%gin.REQUIRED`` macro left unbound.
+imports gin. An unknown configurable, parameter or macro is a :class:`ConfigError`; so are a
+``%gin.REQUIRED`` macro left unbound, a macro that no binding uses (a misspelt
+``--gin.MODEL_DIRR=...`` would otherwise be ignored), and a command-line binding of the
+config class the binary does not build (``--gin.EvalConfig.x=...`` for ``symjax.train``).
 
 The resolved config is written to the run directory as ``config.gin`` (every binding) next
-to the trainer's ``config.json``.
+to the trainer's ``config.json``, by the trainer once every check of the start has passed (a
+refused restart leaves both as they were).
 
 Multi-host: with ``--multiprocess`` (default: automatic when ``JAX_COORDINATOR_ADDRESS``
 is set or ``TPU_WORKER_HOSTNAMES`` lists several hosts) ``jax.distributed.initialize()``
@@ -25,7 +28,8 @@ from typing import Any, Callable, Sequence
 from symjax.errors import ConfigError, SymjaxError
 
 __all__ = ["rewrite_gin_args", "parse_gin", "register_configurables", "train_main",
-           "eval_main", "train_cli", "eval_cli", "REPO_ROOT", "CONFIGURABLES"]
+           "eval_main", "train_cli", "eval_cli", "REPO_ROOT", "CONFIGURABLES", "unreferenced_macros",
+           "check_macros_used", "check_bindings_used"]
 
 log = logging.getLogger(__name__)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -100,11 +104,77 @@ def unbound_required_macros() -> list[str]:
                   if kind == "gin.macro" and repr(params.get("value")) == "%gin.REQUIRED")
 
 
-def build_from_gin(cls_name: str) -> Any:
-    """The gin-configured ``cls_name`` (``TrainConfig``, ``EvalConfig``), with a typed
-    :class:`ConfigError` naming an unset REQUIRED macro or a bad binding."""
+def unreferenced_macros() -> list[str]:
+    """Macros that are set but that no binding uses (``--gin.MODEL_DIRR=...``, or
+    ``--gin.TRAIN_STEPS=...`` with a gin file that sets ``TrainConfig.train_steps``
+    directly): gin would ignore them without a word."""
     import gin
 
+    bindings = getattr(gin.config, "_CONFIG", {})
+    used: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, gin.config.ConfigurableReference):
+            if value.selector == "gin.macro" and value.scopes:
+                used.add(value.scopes[-1])
+        elif isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, (list, tuple, set)):
+            for v in value:
+                visit(v)
+
+    for params in bindings.values():
+        for value in params.values():
+            visit(value)
+    return sorted(name for name, kind in bindings if kind == "gin.macro" and name not in used)
+
+
+def check_macros_used() -> None:
+    """A :class:`ConfigError` naming every macro no binding uses, with the likely intended
+    name when there is one."""
+    import difflib
+
+    import gin
+
+    unused = unreferenced_macros()
+    if not unused:
+        return
+    bindings = getattr(gin.config, "_CONFIG", {})
+    macros = sorted(name for name, kind in bindings if kind == "gin.macro" and name not in unused)
+    problems = []
+    for name in unused:
+        close = difflib.get_close_matches(name, macros, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name}{hint}")
+    raise ConfigError(
+        f"gin macro(s) set but used by no binding, so they would be ignored: {'; '.join(problems)}. "
+        f"Macros the config uses: {', '.join(macros) or 'none'}; to set a value the gin files bind "
+        "directly, bind the parameter itself (e.g. --gin.TrainConfig.train_steps=100)")
+
+
+def check_bindings_used(bindings: Sequence[str], cls_name: str) -> None:
+    """A :class:`ConfigError` for a binding of a config class this binary does not build
+    (``--gin.EvalConfig.num_examples=...`` given to ``symjax.train``): it would be ignored."""
+    other = [c for c in CONFIGURABLES if c not in ("T5Config", cls_name)]
+    for binding in bindings:
+        name = binding.split("=", 1)[0].strip()
+        configurable, _, param = name.rpartition(".")
+        configurable = configurable.rpartition("/")[2]
+        if configurable in other:
+            raise ConfigError(
+                f"the binding {name} would be ignored: this binary builds {cls_name}, not "
+                f"{configurable}; bind {cls_name}.{param} instead, or pass it to the binary that "
+                f"builds {configurable}")
+
+
+def build_from_gin(cls_name: str) -> Any:
+    """The gin-configured ``cls_name`` (``TrainConfig``, ``EvalConfig``), with a typed
+    :class:`ConfigError` naming an unset REQUIRED macro, a macro no binding uses, or a bad
+    binding."""
+    import gin
+
+    check_macros_used()
     missing = unbound_required_macros()
     if missing:
         flags = " ".join(f"--gin.{m}=..." for m in missing)
@@ -112,8 +182,15 @@ def build_from_gin(cls_name: str) -> Any:
                           f"with {flags} (see the gin file's header)")
     try:
         return gin.get_configurable(cls_name)()
-    except SymjaxError:
-        raise
+    except SymjaxError as e:
+        # gin appends "In call to configurable ..." on a second line; the message says it all
+        message = str(e).split("\n  In call to configurable")[0]
+        if message == str(e):
+            raise
+        cls = type(e)
+        while "__getattr__" in vars(cls) and cls.__bases__:  # gin's proxy of the exception
+            cls = cls.__bases__[0]
+        raise cls(message) from e
     except (ValueError, TypeError, RuntimeError) as e:
         message = str(e)
         if "REQUIRED" in message or "Required" in message:
@@ -184,15 +261,19 @@ def _run(argv: Sequence[str], body: Callable[[Any], int]) -> int:
 def _train(FLAGS: Any) -> int:
     from symjax.train.trainer import train
 
+    import gin
+
+    check_bindings_used(FLAGS.gin_bindings, "TrainConfig")
     config = build_from_gin("TrainConfig")
-    _write_gin_config(config.model_dir)
-    result = train(config)
+    # config.gin is written with config.json, once every check of the start has passed
+    result = train(config, run_files={"config.gin": gin.config_str()})
     return PREEMPTED_EXIT_CODE if result.preempted else 0
 
 
 def _eval(FLAGS: Any) -> int:
     from symjax.train.zero_shot import evaluate, format_table
 
+    check_bindings_used(FLAGS.gin_bindings, "EvalConfig")
     config = build_from_gin("EvalConfig")
     _write_gin_config(config.output_dir)
     results = evaluate(config)

@@ -15,12 +15,22 @@ checkpoint directory either is complete or does not appear under its final name 
 killed mid-save leaves the previous checkpoint as the latest). Saves are asynchronous:
 :meth:`Checkpointer.save` returns once the arrays are copied off the device, and
 :meth:`Checkpointer.wait` blocks until the files are written.
+
+A save that fails (a full disk, a directory that became read-only) is a
+:class:`CheckpointError` naming the checkpoint and the last complete one. After a failed
+save or restore, tensorstore's callbacks still in flight call into the event loop orbax has
+closed, each printing a "RuntimeError: Event loop is closed" traceback: the first
+:class:`Checkpointer` installs an unraisable-exception hook that drops exactly those (other
+unraisable exceptions go to the previous hook), so the one message that matters stays in
+sight.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from typing import Any, Mapping
+import sys
+from typing import Any, Iterator, Mapping
 
 from symjax.errors import CheckpointError
 
@@ -125,8 +135,60 @@ def read_params(path: str, abstract_params: Any) -> Any:
     return restored["params"]
 
 
+def _is_event_loop_noise(unraisable: Any) -> bool:
+    """tensorstore's completion callbacks calling into the event loop orbax already closed
+    (after a failed save or restore): a RuntimeError per array still in flight."""
+    error = unraisable.exc_value
+    return isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
+
+
+_previous_unraisablehook = None
+
+
+def _quiet_unraisablehook(unraisable: Any) -> None:
+    if not _is_event_loop_noise(unraisable):
+        (_previous_unraisablehook or sys.__unraisablehook__)(unraisable)
+
+
+def install_noise_filter() -> None:
+    """Keep orbax's shutdown noise after a failed save or restore (about one "Event loop is
+    closed" traceback per array) out of the way of the one error that matters. Other
+    unraisable exceptions still go to the previous hook."""
+    global _previous_unraisablehook
+    if sys.unraisablehook is not _quiet_unraisablehook:
+        _previous_unraisablehook = sys.unraisablehook
+        sys.unraisablehook = _quiet_unraisablehook
+
+
+class _DropOrbaxTracebacks(logging.Filter):
+    """Drops orbax's logged tracebacks of an error that :class:`Checkpointer` raises again
+    as a :class:`CheckpointError` (which carries its type and message)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and "orbax" in (record.pathname or ""))
+
+
+@contextlib.contextmanager
+def _orbax_tracebacks_dropped() -> Iterator[None]:
+    drop = _DropOrbaxTracebacks()
+    loggers = [logging.getLogger("absl"), logging.getLogger("orbax"), logging.getLogger()]
+    for logger in loggers:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(drop)
+
+
 class Checkpointer:
-    """Saves and restores train checkpoints of one run directory (see the module docstring)."""
+    """Saves and restores train checkpoints of one run directory (see the module docstring).
+
+    A save that fails in the background (a full disk, a directory that became read-only)
+    surfaces as a :class:`CheckpointError` naming the checkpoint at the next call of
+    :meth:`check`, :meth:`save`, :meth:`wait` or :meth:`close`; :meth:`abandon` closes
+    quietly on an error path.
+    """
 
     def __init__(self, *, model_dir: str, keep: int | None = 3, async_save: bool = True):
         ocp = _ocp()
@@ -138,6 +200,8 @@ class Checkpointer:
             max_to_keep=keep, enable_async_checkpointing=async_save, create=True,
             cleanup_tmp_directories=True,
         )
+        install_noise_filter()
+        self._pending: int | None = None  # the step of the last save started
         handler, _, _ = _data_classes()
         self._manager = ocp.CheckpointManager(
             self.directory, options=options,
@@ -155,16 +219,44 @@ class Checkpointer:
         """Start saving ``state`` (and this host's input-pipeline position ``data_state``)
         as checkpoint ``step``; returns False if it already exists."""
         ocp = _ocp()
+        self.wait()  # the previous save (orbax waits for it anyway): a failure of it is named here
         if step in self._manager.all_steps():
             return False
         _, data_save, _ = _data_classes()
         meta = {"step": int(step), "data_batches": int(data_batches),
                 "format": CHECKPOINT_FORMAT, "config": dict(config)}
-        self._manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta),
-            data=data_save(data_state)), force=True)
+        with self._saving(step):
+            self._manager.save(step, args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta),
+                data=data_save(data_state)), force=True)
+        self._pending = step
         log.info("saving checkpoint %d to %s", step, self.directory)
         return True
+
+    @contextlib.contextmanager
+    def _saving(self, failed: int | None) -> Iterator[None]:
+        """Turns any error of the save of checkpoint ``failed`` into a CheckpointError
+        naming it."""
+        try:
+            with _orbax_tracebacks_dropped():
+                yield
+        except CheckpointError:
+            raise
+        except Exception as e:  # orbax and tensorstore raise many types
+            self._pending = None
+            kept = [s for s in checkpoint_steps(os.path.dirname(self.directory)) if s != failed]
+            last = (f"the last complete checkpoint is {kept[-1]}, which a restart resumes from"
+                    if kept else "no checkpoint is complete yet")
+            which = f"checkpoint {failed}" if failed is not None else "a checkpoint"
+            raise CheckpointError(
+                f"saving {which} to {self.directory} failed ({type(e).__name__}: "
+                f"{str(e)[:300]}); {last}. Free disk space or make the directory writable, then "
+                "rerun the same command") from e
+
+    def check(self) -> None:
+        """Raise the error of a background save that failed (cheap; the loop calls it)."""
+        with self._saving(self._pending):
+            self._manager.check_for_errors()
 
     def read_meta(self, step: int) -> dict:
         ocp = _ocp()
@@ -221,8 +313,18 @@ class Checkpointer:
         )
 
     def wait(self) -> None:
-        self._manager.wait_until_finished()
+        with self._saving(self._pending):
+            self._manager.wait_until_finished()
+        self._pending = None
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        """Wait for the last save and close; a failed save is a CheckpointError."""
+        try:
+            self.wait()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Close without raising (an error path: the error in flight is the one to report)."""
+        with _orbax_tracebacks_dropped(), contextlib.suppress(Exception):
+            self._manager.close()

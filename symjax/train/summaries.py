@@ -4,6 +4,12 @@
 ``<model_dir>/<name>/`` (``train``, ``eval``, ``inference_eval``; t5x's layout) and as one JSON
 line ``{"step": ..., "split": name, "metric": value, ...}`` appended to
 ``<model_dir>/metrics.jsonl`` (local or gs://). Only process 0 writes.
+
+``metrics.jsonl`` is appended to, one line per write, never rewritten: the lines of every
+start of a run stay (a restart after a crash may log again the steps after its last
+checkpoint; the last line of a step is the one of the run that went on). Object stores
+(gs://) cannot append: there the file is rewritten whole, which the run directory's single
+trainer makes safe.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ class MetricsWriter:
         self.enabled = enabled
         self._writers: dict[str, Any] = {}
         self._lines: list[str] | None = None
+        self._append = "://" not in model_dir
         if enabled:
             from etils import epath
 
@@ -50,9 +57,19 @@ class MetricsWriter:
         self._writer(split).flush()
         record = {"step": int(step), "split": split}
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in clean.items()})
+        line = json.dumps(record, sort_keys=True) + "\n"
+        if self._append:
+            path = os.fspath(self._jsonl)
+            with open(path, "a+b") as f:
+                if f.tell():  # a line cut short by a killed run gets its own line end
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":
+                        line = "\n" + line
+                f.write(line.encode("utf-8"))
+            return
         if self._lines is None:  # a resumed run keeps the lines it finds
             self._lines = self._jsonl.read_text().splitlines(keepends=True) if self._jsonl.exists() else []
-        self._lines.append(json.dumps(record, sort_keys=True) + "\n")
+        self._lines.append(line)
         # rewritten whole: object stores (gs://) cannot append
         self._jsonl.write_text("".join(self._lines))
 

@@ -3,10 +3,13 @@
 ``train(config)`` runs t5x's fine-tuning loop on a ``jax.sharding.Mesh`` (``data`` x
 ``model``):
 
-1. the run directory: ``config.json`` (this config) is written on the first start; a
-   restart with a config that differs in a key that changes the trajectory is refused
-   (:class:`ConfigError` naming the keys); keys that do not (``train_steps``, periods,
-   eval settings) may change;
+1. the run directory (:mod:`symjax.train.rundir`): the trainer holds its lock
+   (``run.lock``: a second trainer is refused, a dead one's lock taken over); a restart
+   with a config that differs from the stored ``config.json`` in a key that changes the
+   trajectory is refused (:class:`ConfigError` naming the keys); keys that do not
+   (``train_steps``, periods, eval settings) may change. ``config.json`` (and the binary's
+   ``config.gin``) are written only once every check below has passed and the state is
+   built, so a refused or failed start leaves them as they were;
 2. the vocabulary check (the tasks' vocabulary is the run's, the model covers it);
 3. parameters from ``initial_checkpoint`` (symjax, Hugging Face or t5x weights) or freshly
    initialised, sharded by the partitioning rules; the optimizer state is sharded as the
@@ -45,6 +48,7 @@ from symjax.train import partitioning as part
 from symjax.train.checkpoints import Checkpointer, read_params
 from symjax.train.evaluation import DecodingEvaluator, teacher_forced_loss
 from symjax.train.optimizers import learning_rate_schedule, make_optimizer
+from symjax.train.rundir import RunLock, read_run_config, write_run_files
 from symjax.train.step import (check_loss_normalizing_factor, make_eval_step, make_train_step,
                                summarize)
 from symjax.train.summaries import MetricsWriter, Progress, format_duration
@@ -151,8 +155,22 @@ class TrainConfig:
         for name in ("train_steps", "batch_size", "accumulation_steps", "checkpoint_period",
                      "log_period", "eval_batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not _is_int(value, 1):
                 raise ConfigError(f"TrainConfig.{name} must be an int >= 1, got {value!r}")
+        for name, minimum in (("warmup_steps", 0), ("seed", 0), ("decay_steps", 1),
+                              ("stop_after_steps", 1), ("keep_checkpoints", 1)):
+            value = getattr(self, name)
+            if not (_is_int(value, minimum) or (value is None and name not in ("warmup_steps", "seed"))):
+                raise ConfigError(f"TrainConfig.{name} must be an int >= {minimum}"
+                                  f"{'' if name in ('warmup_steps', 'seed') else ' or None'}, got {value!r}")
+        for name, positive in (("learning_rate", True), ("final_learning_rate", False), ("z_loss", False)):
+            value = getattr(self, name)
+            if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                    or value < 0 or (positive and value == 0)):
+                raise ConfigError(
+                    f"TrainConfig.{name} must be a finite number {'> 0' if positive else '>= 0'}, got "
+                    f"{value!r}" + (" (a string: write the number without quotes, e.g. "
+                                    f"--gin.TrainConfig.{name}=1e-3)" if isinstance(value, str) else ""))
         if self.batch_size % self.accumulation_steps:
             raise ConfigError(
                 f"batch_size {self.batch_size} is not divisible by accumulation_steps "
@@ -184,6 +202,10 @@ class TrainResult:
     params: Any = None
 
 
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def config_differences(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """Keys (``model.d_model`` for nested ones) whose values differ and change the trajectory."""
     diffs = []
@@ -200,22 +222,18 @@ def config_differences(stored: Mapping[str, Any], current: Mapping[str, Any]) ->
 
 
 def _check_run_dir(config: TrainConfig) -> None:
-    from etils import epath
-
-    path = epath.Path(config.model_dir) / "config.json"
-    current = config.to_dict()
-    if path.exists():
-        stored = json.loads(path.read_text())
-        diffs = config_differences(stored, current)
-        if diffs:
-            raise ConfigError(
-                f"run directory {config.model_dir} holds a run with a different config "
-                f"({path}); differing keys: {'; '.join(diffs)}. Use a new MODEL_DIR, or "
-                "restore the old values"
-            )
-    if jax.process_index() == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(current, indent=2, sort_keys=True))
+    """Refuse a restart whose config changes the trajectory (nothing is written here: the
+    config files are written once every check of the start has passed)."""
+    stored = read_run_config(config.model_dir)
+    if stored is None:
+        return
+    diffs = config_differences(stored, config.to_dict())
+    if diffs:
+        raise ConfigError(
+            f"run directory {config.model_dir} holds a run with a different config "
+            f"({os.path.join(config.model_dir, 'config.json')}); differing keys: {'; '.join(diffs)}. "
+            "Use a new MODEL_DIR, or restore the old values"
+        )
 
 
 def build_mesh(spec: str) -> jax.sharding.Mesh:
@@ -305,9 +323,24 @@ def _check_finite(step: int, metrics: Mapping[str, Any], checkpointer: Checkpoin
         )
 
 
-def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
-    """Run (or resume) training; see the module docstring."""
+def train(config: TrainConfig, *, keep_params: bool = False,
+          run_files: Mapping[str, str] | None = None) -> TrainResult:
+    """Run (or resume) training; see the module docstring. ``run_files`` (``{name: text}``,
+    e.g. the binary's ``config.gin``) are written into the run directory with ``config.json``
+    once every check has passed."""
     started = time.perf_counter()
+    lock = RunLock(config.model_dir) if jax.process_index() == 0 else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _train(config, keep_params=keep_params, run_files=run_files or {}, started=started)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(config: TrainConfig, *, keep_params: bool, run_files: Mapping[str, str],
+           started: float) -> TrainResult:
     _check_run_dir(config)
     vocabulary = use_run_vocabulary(config)
     data_lib.check_vocabularies(name=config.mixture_or_task_name, vocabulary=vocabulary,
@@ -335,7 +368,21 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                                            logical_axes=(part.BATCH, part.LENGTH),
                                            rules=rules, mesh=mesh)
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    checkpointer = Checkpointer(model_dir=config.model_dir, keep=config.keep_checkpoints,
+                                async_save=config.async_checkpointing)
+    try:
+        return _run(config=config, keep_params=keep_params, run_files=run_files, started=started,
+                    checkpointer=checkpointer, mesh=mesh, rules=rules, model=model,
+                    optimizer=optimizer, schedule=schedule, param_sharding=param_sharding,
+                    batch_sharding=batch_sharding, replicated=replicated)
+    except BaseException:
+        checkpointer.abandon()  # the error in flight is the one to report
+        raise
 
+
+def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str], started: float,
+         checkpointer: Checkpointer, mesh: Any, rules: Any, model: T5, optimizer: Any,
+         schedule: Any, param_sharding: Any, batch_sharding: Any, replicated: Any) -> TrainResult:
     def init_state(params: Any) -> dict:
         params = jax.lax.with_sharding_constraint(params, param_sharding)
         return {"params": params, "opt_state": optimizer.init(params),
@@ -351,8 +398,6 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
             lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
             jax.eval_shape(init_state, abstract_p), state_sharding)
 
-        checkpointer = Checkpointer(model_dir=config.model_dir, keep=config.keep_checkpoints,
-                                    async_save=config.async_checkpointing)
         latest = checkpointer.latest_step()
         data_state = None
         if latest is not None:
@@ -396,6 +441,9 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
         batches.restore(data_state)
         log.info("input pipeline restored to its saved position in %.2f s (no replay)",
                  time.perf_counter() - data_started)
+    if jax.process_index() == 0:  # every check passed: this start is a start of the run
+        write_run_files(config.model_dir, {
+            **run_files, "config.json": json.dumps(saved_config, indent=2, sort_keys=True)})
     rng = jax.random.key(config.seed + 1)
     end_step = config.train_steps
     if config.stop_after_steps is not None:
@@ -456,6 +504,7 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                 at_end = step >= end_step
                 if step % config.log_period == 0 or at_end or preemption.requested:
                     settle()
+                    checkpointer.check()  # a background save that failed, named now
                     if sums_since_log:
                         n = sums_since_log.pop("_steps")
                         last_metrics = summarize(sums_since_log)
@@ -482,10 +531,10 @@ def train(config: TrainConfig, *, keep_params: bool = False) -> TrainResult:
                     and step > start_step):
                 eval_metrics = run_eval(step, state["params"])
         finally:
-            checkpointer.close()
             writer.close()
             for ev in evaluators:
                 ev.close()
+    checkpointer.close()  # waits for the last save: a failed one is a CheckpointError
     if preempted:
         log.warning("preempted: checkpoint %d saved in %s", step, checkpointer.directory)
     log.info("finished at step %d in %s", step, format_duration(time.perf_counter() - started))

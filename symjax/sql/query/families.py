@@ -33,6 +33,7 @@ and :class:`SamplerConfig`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -85,8 +86,8 @@ class SamplerConfig:
         for name, w in weights.items():
             if name not in FAMILIES:
                 raise ConfigError(f"unknown query family {name!r}; valid families: {sorted(FAMILIES)}")
-            if not (isinstance(w, (int, float)) and w >= 0):
-                raise ConfigError(f"family weight for {name!r} must be a number >= 0, got {w!r}")
+            if not (isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0):
+                raise ConfigError(f"family weight for {name!r} must be a finite number >= 0, got {w!r}")
         if not any(w > 0 for w in weights.values()):
             raise ConfigError(f"at least one family needs a positive weight; got {weights!r}")
         if self.difficulty not in DIFFICULTIES:
