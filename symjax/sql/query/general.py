@@ -211,6 +211,10 @@ class _Run:
                 seen.setdefault(_row_key(item[0]), item)
             out = list(seen.values())
         if q.order_by:
+            if (q.group_by or aggregates) and len(q.order_by) == 1 and q.order_by[0].descending:
+                # What SQLite 3.40 does with ties here (unspecified, and reported as such):
+                # groups tied under one descending key come out in reverse group order.
+                out.reverse()
             rows = self.sort(out, q.order_by)
         else:
             rows = [o for o, _ in out]
