@@ -428,3 +428,23 @@ def test_corpus_of_human_style_sql_matches_sqlite(shared_data, capsys):
     assert total >= 1000
     assert not mismatches, mismatches[:5]
     assert not unspecified_differences, unspecified_differences[:5]
+
+
+TEXTS = ["12", "12abc", "abc", "", " 12 ", "1.5", "1.5x", "1e3", "1e", "1e+", ".5", "5.", "-", "+3", "- 3",
+         "0x10", "1e400", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+         "99999999999999999999", "  -7.0  ", "1.0", "12 abc", "\t12", "1.5e", "-0", "007", "3,000", "½"]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_to_number_conversions_match_sqlite(text):
+    """Arithmetic, affinity, SUM, ABS and LENGTH on a text value, against SQLite."""
+    t = Table.from_columns(["s", "n"], ["text", "integer"], [[text], [12]])
+    c = sqlite3.connect(":memory:")
+    t.to_sqlite(c)
+    query = ('SELECT "s" + 0, "s" * 1.0, -"s", "n" = "s", "s" = 12, SUM("s"), AVG("s"), ABS("s"), '
+             'LENGTH("s" + 0), "s" || 1.0 FROM w')
+    want = c.execute(query).fetchall()[0]
+    assert sql.execute(query, t) == canonical_answer([tuple(want)], ordered=False)
+    plan = parse_sql(query, t)
+    got = sql.run_plan(plan, t).values[0]
+    assert [type(v) for v in got] == [type(v) for v in want], (got, want)  # integer vs real, exactly
