@@ -13,6 +13,7 @@ __all__ = [
     "CellTypeError",
     "SqlError",
     "UnsupportedSqlError",
+    "SqlOverflowError",
     "SamplingError",
     "DataError",
     "MissingDataError",
@@ -51,6 +52,11 @@ class SqlError(SymjaxError, ValueError):
 
 class UnsupportedSqlError(SqlError):
     """Valid SQL that uses a construct outside the subset symjax executes."""
+
+
+class SqlOverflowError(SqlError, OverflowError):
+    """Executing SQL overflowed a 64-bit integer where SQLite raises "integer overflow"
+    (``SUM`` of integers, ``ABS`` of the smallest integer)."""
 
 
 class SamplingError(SymjaxError, RuntimeError):

@@ -52,13 +52,14 @@ from symjax.sql.text.answers import (
     answer_text,
     canonical_answer,
     split_answer,
+    split_row,
 )
 from symjax.sql.text.linearize import STYLES as TABLE_STYLES
 from symjax.sql.text.linearize import linearize, truncate_table
 
 __all__ = [
     "COLUMN_TYPES", "DATE", "INTEGER", "REAL", "TEXT", "Table", "dedupe_header", "format_number",
-    "EMPTY_ANSWER", "answer_text", "canonical_answer", "split_answer",
+    "EMPTY_ANSWER", "answer_text", "canonical_answer", "split_answer", "split_row",
     "Result", "execute", "execute_plan", "run_plan",
     "DEFAULT_FAMILY_WEIGHTS", "FAMILIES", "SamplerConfig", "sample_query",
     "from_dataframe", "read_csv", "read_jsonl", "read_table", "read_table_dir", "read_tabfact",

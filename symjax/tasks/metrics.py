@@ -42,7 +42,9 @@ Two families of scores:
 D.C.``), so for the official list scorers (WTQ, SQA, WikiSQL) adjacent pieces of the
 prediction may be joined back where the joined text is one of the gold values, and the
 prediction is correct when any such reading is (:func:`prediction_readings`). Joining can
-only rebuild a gold value the model wrote out in full; it never invents one.
+only rebuild a gold value the model wrote out in full; it never invents one. A result
+of several columns has one item per row, its values joined by ``" | "``
+(:data:`symjax.sql.text.answers.ROW_VALUE_SEPARATOR`), so rows are compared as items.
 """
 from __future__ import annotations
 

@@ -10,6 +10,12 @@ sampler rejects every ambiguous query, so each generated example has exactly one
 
 :func:`execute` is the public entry point for external SQL: it parses the text with
 sqlglot into the same plan (see :mod:`symjax.sql.query.parse`) and returns the canonical answer.
+SQL the step plans cannot express becomes a general plan, run by
+:mod:`symjax.sql.query.general` with SQLite's value semantics. A step plan also goes there
+when the kernels' float64 keys could not hold its values exactly: a table whose integers
+are so large that a value or a sum passes 2**53, or an integer literal that large; integers
+then stay exact and an overflowing SUM raises :class:`~symjax.errors.SqlOverflowError`,
+as in SQLite.
 """
 from __future__ import annotations
 
@@ -31,12 +37,15 @@ from symjax.sql.query.plan import (
     Column,
     Compare,
     Comparison,
+    Compound,
     InList,
     Like,
+    Literal,
     Or,
     Query,
     Scalar,
     Select,
+    SelectQuery,
 )
 from symjax.sql.per_table import PerTable
 from symjax.sql.table import INTEGER, REAL, TEXT, Table, date_to_int
@@ -49,12 +58,14 @@ _CMP_CODES = {"=": K.OP_EQ, "!=": K.OP_NE, "<": K.OP_LT, ">": K.OP_GT, "<=": K.O
 _AGG_CODES = {"count": K.AGG_COUNT, "sum": K.AGG_SUM, "avg": K.AGG_AVG, "min": K.AGG_MIN, "max": K.AGG_MAX}
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EMPTY_F = np.zeros(0, dtype=np.float64)
+_EXACT_LIMIT = 2**53
 
 
 @dataclass(slots=True)
 class Result:
-    """Values of the single output column, whether their order is defined, and why the
-    result is ambiguous (``None`` when it is not)."""
+    """The result's values (one per row; a tuple per row when the query has several
+    columns), whether their order is defined, and why the result is ambiguous (``None``
+    when it is not)."""
 
     values: list[Any]
     ordered: bool
@@ -68,17 +79,22 @@ class Result:
 class _TableArrays:
     """Per-table arrays the kernels read, built once and cached on the table."""
 
-    __slots__ = ("keys", "ints", "is_integer", "rank_of", "by_rank", "folded")
+    __slots__ = ("keys", "ints", "is_integer", "rank_of", "by_rank", "folded", "exact")
 
     def __init__(self, table: Table):
         n, m = table.num_rows, table.num_columns
         self.keys = np.empty((m, n), dtype=np.float64)
         self.ints = np.zeros((m, n), dtype=np.int64)
         self.is_integer = [t == INTEGER for t in table.types]
+        # The kernels compare float64 keys and sum in int64: exact while no integer, nor
+        # the sum of a column's integers, passes 2**53.
+        self.exact = True
         for j in range(m):
             self.keys[j] = table.sort_keys(j)
             if self.is_integer[j]:
                 self.ints[j] = table.data[j]
+                if n and int(np.max(np.abs(self.ints[j].astype(np.float64)))) * n >= _EXACT_LIMIT:
+                    self.exact = False
         self.by_rank = table.strings_by_rank()
         self.rank_of = {s: float(r) for r, s in enumerate(self.by_rank)}
         self.folded: list[str] | None = None
@@ -434,9 +450,52 @@ def _sql_compare(op: str, a: Any, b: Any) -> int:
     return int({"=": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
 
 
+def _has_large_literal(node: Any) -> bool:
+    """Whether a step plan holds an integer literal the kernels' float64 keys round."""
+    if isinstance(node, Literal):
+        return isinstance(node.value, int) and abs(node.value) >= _EXACT_LIMIT
+    if isinstance(node, (list, tuple)):
+        return any(_has_large_literal(x) for x in node)
+    if hasattr(node, "__dataclass_fields__"):
+        return any(_has_large_literal(getattr(node, f)) for f in node.__dataclass_fields__)
+    return False
+
+
+def _lower(plan: Query, table: Table):
+    """A step plan as the general plan of the same SQL."""
+    import sqlglot
+
+    from symjax.sql.query.parse_general import parse_general
+    from symjax.sql.query.render import render
+
+    return parse_general(sqlglot.parse_one(render(plan, table.header), read="sqlite"), table)
+
+
+def _run_general(plan: Any, table: Table) -> Result:
+    from symjax.sql.query.general import run_general
+
+    rows, ordered, ambiguity = run_general(plan, table)
+    width = len(rows[0]) if rows else 1
+    values = [r[0] for r in rows] if width == 1 else rows
+    return Result(values, ordered, ambiguity)
+
+
 def run_plan(plan: Query, table: Table) -> Result:
     """Execute a plan on a table; see :class:`Result`."""
-    ctx = _Context(table, _arrays(table))
+    if isinstance(plan, (SelectQuery, Compound)):
+        return _run_general(plan, table)
+    arrays = _arrays(table)
+    if not arrays.exact or _has_large_literal(plan):
+        return _run_general(_lower(plan, table), table)
+    try:
+        return _run_steps(plan, table, arrays)
+    except UnsupportedSqlError:  # a step the kernels do not run (HAVING SUM(...), ...)
+        return _run_general(_lower(plan, table), table)
+
+
+def _run_steps(plan: Query, table: Table, arrays: _TableArrays) -> Result:
+    """A step plan on the numba kernels."""
+    ctx = _Context(table, arrays)
     fragile = False
     if isinstance(plan, Select):
         values, ordered, fragile = _run_select(ctx, plan)
@@ -483,10 +542,8 @@ def execute(sql: str | Query, table: Table) -> tuple[str, ...]:
     Raises :class:`UnsupportedSqlError` naming the construct for SQL outside the supported
     subset, and :class:`SqlError` naming the fragment for malformed SQL or unknown columns.
     """
-    if isinstance(sql, str):
-        from symjax.sql.query.parse import parse_sql
+    from symjax.sql.query.parse import deep_recursion, parse_sql
 
-        plan = parse_sql(sql, table)
-    else:
-        plan = sql
-    return execute_plan(plan, table)
+    plan = parse_sql(sql, table) if isinstance(sql, str) else sql
+    with deep_recursion():
+        return execute_plan(plan, table)

@@ -5,12 +5,16 @@ aggregate, ``WHERE`` with comparisons, ``AND``/``OR``, ``IN``, ``BETWEEN`` and p
 ``LIKE``; ``DISTINCT``; ``GROUP BY`` one column with ``HAVING COUNT(*)``; ``ORDER BY`` one
 key with ``LIMIT``; scalar sub-selects as comparison values (optionally ``+``/``-`` an
 integer, e.g. ``rowid = (SELECT rowid ...) + 1``); and the arithmetic (``+``, ``-``) or
-comparison of two scalar sub-selects. Anything else raises
-:class:`~symjax.errors.UnsupportedSqlError` naming the construct; malformed SQL and unknown
-columns raise :class:`~symjax.errors.SqlError` naming the fragment.
+comparison of two scalar sub-selects. SQL outside that subset is parsed into a general plan
+by :mod:`symjax.sql.query.parse_general`; what neither covers raises
+:class:`~symjax.errors.UnsupportedSqlError` naming the construct; malformed SQL, unknown
+columns and tables other than ``w`` raise :class:`~symjax.errors.SqlError` naming the
+fragment. Identifiers fold case for ASCII letters only, as SQLite's do.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Any
 
 from symjax.errors import SqlError, UnsupportedSqlError
@@ -33,6 +37,7 @@ from symjax.sql.query.plan import (
     Scalar,
     Select,
 )
+from symjax.sql.query.values import fold_ascii
 from symjax.sql.table import Table
 
 __all__ = ["parse_sql"]
@@ -58,7 +63,9 @@ class _Parser:
     def __init__(self, table: Table):
         self.table = table
         self.exp = _exp()
-        self.lower = {h.lower(): j for j, h in enumerate(table.header)}
+        self.lower: dict[str, int] = {}
+        for j, h in enumerate(table.header):
+            self.lower.setdefault(fold_ascii(h), j)
         cmp = self.exp
         self.cmp_ops = {cmp.EQ: "=", cmp.NEQ: "!=", cmp.LT: "<", cmp.GT: ">", cmp.LTE: "<=", cmp.GTE: ">="}
         self.flipped = {"=": "=", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
@@ -81,13 +88,13 @@ class _Parser:
         if not isinstance(node, self.exp.Column):
             raise self.unsupported(node, f"{type(node).__name__} where a column was expected")
         if node.table:
-            if node.table.lower() != "w" and node.table.lower() != (self.table.name or "").lower():
-                raise SqlError(f"column {_sql(node)!r} refers to table {node.table!r}; the table is 'w'")
+            if fold_ascii(node.table) != "w":
+                raise self.unsupported(node, "a qualified column name")
         name = node.name
-        j = self.lower.get(name.lower())
+        j = self.lower.get(fold_ascii(name))
         if j is not None:
             return j
-        if name.lower() in _ROWID_NAMES:
+        if fold_ascii(name) in _ROWID_NAMES:
             return ROWID
         raise SqlError(
             f"unknown column {name!r} in {_sql(node)!r}; the table's columns are {list(self.table.header)}"
@@ -217,8 +224,11 @@ class _Parser:
         src = node.args.get("from_") or node.args.get("from")
         if src is None:
             raise self.unsupported(node, "SELECT without FROM")
-        if not isinstance(src.this, exp.Table) or src.expressions:
+        if not isinstance(src.this, exp.Table) or src.expressions or node.args.get("joins"):
             raise self.unsupported(src, "FROM other than one table")
+        if fold_ascii(src.this.name) != "w" or any(
+                src.this.args.get(k) is not None for k in ("db", "catalog", "alias")):
+            raise self.unsupported(src, "FROM other than w")
         distinct = node.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
             raise self.unsupported(node, "DISTINCT ON")
@@ -291,15 +301,46 @@ class _Parser:
 
 
 def parse_sql(sql: str, table: Table) -> Query:
-    """Parse SQLite-dialect SQL over ``table`` (named ``w``) into a plan."""
+    """Parse SQLite-dialect SQL over ``table`` (named ``w``) into a plan: the sampler's step
+    plan where it expresses the query, else a general plan (:mod:`.parse_general`)."""
     import sqlglot
     from sqlglot.errors import ParseError, TokenError
 
+    from symjax.sql.query.parse_general import MAX_NESTING, nesting_depth, parse_general
+
+    depth = nesting_depth(sql)
+    if depth > MAX_NESTING:
+        raise UnsupportedSqlError(
+            f"SQL nested {depth} deep (parentheses or sub-selects); symjax executes at most "
+            f"{MAX_NESTING} levels: flatten the query"
+        )
+    with deep_recursion():
+        try:
+            statements = sqlglot.parse(sql, read="sqlite")
+        except (ParseError, TokenError) as e:
+            raise SqlError(f"cannot parse SQL {sql!r}: {e}") from e
+        statements = [s for s in statements if s is not None]
+        if len(statements) != 1:
+            raise UnsupportedSqlError(f"expected one SQL statement, got {len(statements)} in {sql!r}")
+        try:
+            return _Parser(table).query(statements[0])
+        except SqlError:  # outside the step plans (or an alias they cannot resolve)
+            return parse_general(statements[0], table)
+
+
+@contextlib.contextmanager
+def deep_recursion(limit: int = 12_000):
+    """Room for the recursion of nested sub-selects (sqlglot recurses about 25 frames per
+    level; :data:`~.parse_general.MAX_NESTING` levels fit), restored afterwards."""
+    old = sys.getrecursionlimit()
+    if old < limit:
+        sys.setrecursionlimit(limit)
     try:
-        statements = sqlglot.parse(sql, read="sqlite")
-    except (ParseError, TokenError) as e:
-        raise SqlError(f"cannot parse SQL {sql!r}: {e}") from e
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
-        raise UnsupportedSqlError(f"expected one SQL statement, got {len(statements)} in {sql!r}")
-    return _Parser(table).query(statements[0])
+        yield
+    except RecursionError as e:
+        raise UnsupportedSqlError(
+            "SQL nested too deeply to execute; flatten the sub-selects"
+        ) from e
+    finally:
+        if old < limit:
+            sys.setrecursionlimit(old)

@@ -16,6 +16,17 @@ Predicates (``WHERE``): :class:`Compare`, :class:`Between`, :class:`InList`, :cl
 a :class:`Literal` or a :class:`Scalar` sub-select, optionally shifted by an integer
 (``rowid = (SELECT rowid ...) + 1``, the row after).
 
+Queries outside what those steps express (the SQL people write about tables: arithmetic on
+columns, several projected columns, ``IS NULL``, ``IN (SELECT ...)``, set operations,
+``FROM (SELECT ...)``, ...) are :class:`SelectQuery` or :class:`Compound` plans over
+general expressions (:class:`Unary`, :class:`Binary`, :class:`IsNull`, :class:`Function`,
+:class:`AggregateCall`, :class:`Subquery`, :class:`InValues`, :class:`InQuery`,
+:class:`Exists`, :class:`BetweenExpr`, :class:`LikeExpr`, :class:`Case`, :class:`Output`);
+:mod:`symjax.sql.query.general` executes them with SQLite's value semantics. ``Column``
+and ``Literal`` serve both kinds (``Literal(None)`` is NULL); in a general plan a
+``Column`` indexes the columns of its query's source (table ``w``, or a sub-select in
+``FROM``).
+
 Plans are values: compare them with ``==`` and never mutate one after building it. (The
 classes are not ``frozen`` only because frozen dataclasses are several times slower to
 construct, and the sampler builds millions of them.)
@@ -47,6 +58,27 @@ __all__ = [
     "Predicate",
     "Query",
     "walk_columns",
+    "Unary",
+    "Binary",
+    "IsNull",
+    "Function",
+    "AggregateCall",
+    "Subquery",
+    "InValues",
+    "InQuery",
+    "Exists",
+    "BetweenExpr",
+    "LikeExpr",
+    "Case",
+    "Output",
+    "SortKey",
+    "TableSource",
+    "DerivedSource",
+    "SelectQuery",
+    "Compound",
+    "GeneralQuery",
+    "SCALAR_FUNCTIONS",
+    "SET_OPERATORS",
 ]
 
 ROWID = -1  # column index of SQLite's rowid: the 1-based row number of the visible table
@@ -158,7 +190,157 @@ class Comparison:
     right: Scalar
 
 
-Query = Union[Select, Arithmetic, Comparison]
+# ---------------------------------------------------------------------------- general plans
+SCALAR_FUNCTIONS = ("abs", "length", "lower", "upper", "coalesce", "ifnull")
+SET_OPERATORS = ("UNION", "UNION ALL", "INTERSECT", "EXCEPT")
+
+
+@dataclass(slots=True)
+class Unary:
+    op: str  # '-', '+', 'NOT'
+    operand: Any
+
+
+@dataclass(slots=True)
+class Binary:
+    """``left op right``: arithmetic (``+ - * / %``), ``||``, comparisons (``= != < > <=
+    >=``, ``IS``, ``IS NOT``) and ``AND`` / ``OR``."""
+
+    op: str
+    left: Any
+    right: Any
+
+
+@dataclass(slots=True)
+class IsNull:
+    operand: Any
+    negated: bool = False  # IS NOT NULL
+
+
+@dataclass(slots=True)
+class Function:
+    name: str  # one of SCALAR_FUNCTIONS
+    args: tuple
+
+
+@dataclass(slots=True)
+class AggregateCall:
+    func: str  # one of AGGREGATES or 'total'
+    arg: Any  # an expression; None only for COUNT(*)
+    distinct: bool = False
+
+
+@dataclass(slots=True)
+class Subquery:
+    """A sub-select used as a value: its first row's first column, NULL when it has none."""
+
+    query: "GeneralQuery"
+
+
+@dataclass(slots=True)
+class InValues:
+    operand: Any
+    values: tuple
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class InQuery:
+    operand: Any
+    query: "GeneralQuery"
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class Exists:
+    query: "GeneralQuery"
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class BetweenExpr:
+    operand: Any
+    low: Any
+    high: Any
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class LikeExpr:
+    operand: Any
+    pattern: Any
+    escape: str | None = None
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class Case:
+    operand: Any  # CASE operand WHEN ...; None for CASE WHEN cond ...
+    whens: tuple  # ((when, then), ...)
+    default: Any = None
+
+
+@dataclass(slots=True)
+class Output:
+    """The query's ``index``-th result column (``ORDER BY 2``, ``ORDER BY alias``)."""
+
+    index: int
+
+
+@dataclass(slots=True)
+class SortKey:
+    expr: Any
+    descending: bool = False
+    nulls_first: bool | None = None  # None: SQLite's default (first ascending, last descending)
+
+
+@dataclass(slots=True)
+class TableSource:
+    """``FROM w [AS alias]``."""
+
+    alias: str | None = None
+
+
+@dataclass(slots=True)
+class DerivedSource:
+    """``FROM (SELECT ...) [AS alias]``."""
+
+    query: "GeneralQuery"
+    alias: str | None = None
+
+
+@dataclass(slots=True)
+class SelectQuery:
+    """``SELECT [DISTINCT] columns [FROM source] [WHERE] [GROUP BY] [HAVING] [ORDER BY]
+    [LIMIT [OFFSET]]``; ``names`` are the result columns' names."""
+
+    columns: tuple
+    names: tuple[str, ...]
+    source: Union[TableSource, DerivedSource, None] = None
+    where: Any = None
+    group_by: tuple = ()
+    having: Any = None
+    order_by: tuple = ()
+    limit: Any = None
+    offset: Any = None
+    distinct: bool = False
+
+
+@dataclass(slots=True)
+class Compound:
+    """``left op right [ORDER BY] [LIMIT]`` with ``op`` in SET_OPERATORS; ORDER BY keys are
+    :class:`Output` columns."""
+
+    op: str
+    left: "GeneralQuery"
+    right: "GeneralQuery"
+    order_by: tuple = ()
+    limit: Any = None
+    offset: Any = None
+
+
+GeneralQuery = Union[SelectQuery, Compound]
+Query = Union[Select, Arithmetic, Comparison, SelectQuery, Compound]
 
 
 def walk_columns(node: Any) -> list[int]:

@@ -9,7 +9,9 @@ Styles:
 * ``tapex``: as TAPEX trained on: lower-cased, no ``FROM w``, bare column names, spaces
   around parentheses, the row id written ``id``.
 
-Rendering is plain string building over the plan (no sqlglot in the hot path).
+Rendering is plain string building over the plan (no sqlglot in the hot path). General plans
+(:class:`~symjax.sql.query.plan.SelectQuery`, :class:`~symjax.sql.query.plan.Compound`) print
+with every compound expression parenthesized, so that parsing the text gives the plan back.
 """
 from __future__ import annotations
 
@@ -20,19 +22,36 @@ from symjax.errors import ConfigError
 from symjax.sql.query.plan import (
     ROWID,
     Aggregate,
+    AggregateCall,
     And,
     Arithmetic,
     Between,
+    BetweenExpr,
+    Binary,
+    Case,
     Column,
     Compare,
     Comparison,
+    Compound,
+    DerivedSource,
+    Exists,
+    Function,
     InList,
+    InQuery,
+    InValues,
+    IsNull,
     Like,
+    LikeExpr,
     Literal,
     Or,
+    Output,
     Query,
     Scalar,
     Select,
+    SelectQuery,
+    Subquery,
+    TableSource,
+    Unary,
 )
 
 __all__ = ["SQL_STYLES", "render", "transpile", "render_literal"]
@@ -44,11 +63,17 @@ _TRANSPILE_DIALECTS = ("sqlite", "duckdb", "postgres", "bigquery", "mysql", "spa
 def render_literal(value: Any) -> str:
     """SQL text of a literal: numbers plainly (reals in shortest round-trip form), text
     single-quoted with quotes doubled."""
+    if value is None:
+        return "NULL"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            if value != value:
+                return "NULL"
+            return "9e999" if value > 0 else "-9e999"
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -142,7 +167,125 @@ class _Renderer:
             return self.select(q)
         if isinstance(q, (Arithmetic, Comparison)):
             return f"SELECT {self.value(q.left)} {q.op} {self.value(q.right)}"
+        if isinstance(q, (SelectQuery, Compound)):
+            return _GeneralRenderer(self).query(q)
         raise TypeError(f"not a query: {q!r}")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _GeneralRenderer:
+    """General plans as SQL; ``names`` are the columns of the query being printed."""
+
+    def __init__(self, base: _Renderer):
+        self.base = base
+        self.names: Sequence[str] = base.names
+
+    def query(self, q: Any) -> str:
+        if isinstance(q, Compound):
+            text = f"{self.query(q.left)} {q.op} {self.query(q.right)}"
+            if q.order_by:
+                text += " ORDER BY " + ", ".join(self.sort_key(k) for k in q.order_by)
+            return text + self.limit(q)
+        saved = self.names
+        parts = ["SELECT ", "DISTINCT " if q.distinct else ""]
+        if isinstance(q.source, DerivedSource):
+            source = "(" + self.query(q.source.query) + ")"
+            if q.source.alias:
+                source += " AS " + _quote(q.source.alias)
+            self.names = [_quote(n) for n in _output_names(q.source.query)]
+        elif isinstance(q.source, TableSource):
+            source = "w" + (" AS " + _quote(q.source.alias) if q.source.alias else "")
+            self.names = self.base.names
+        else:
+            source = None
+        columns = []
+        for expr, name in zip(q.columns, q.names):
+            text = self.expr(expr)
+            if not (isinstance(expr, Column) and expr.index != ROWID and text == self.names[expr.index]
+                    and text == _quote(name)):
+                text += " AS " + _quote(name)
+            columns.append(text)
+        parts.append(", ".join(columns))
+        if source is not None and not (self.base.tapex and source == "w"):
+            parts.append(" FROM " + source)
+        if q.where is not None:
+            parts.append(" WHERE " + self.expr(q.where))
+        if q.group_by:
+            parts.append(" GROUP BY " + ", ".join(self.expr(g) for g in q.group_by))
+        if q.having is not None:
+            parts.append(" HAVING " + self.expr(q.having))
+        if q.order_by:
+            parts.append(" ORDER BY " + ", ".join(self.sort_key(k) for k in q.order_by))
+        parts.append(self.limit(q))
+        self.names = saved
+        return "".join(parts)
+
+    def sort_key(self, k: Any) -> str:
+        text = str(k.expr.index + 1) if isinstance(k.expr, Output) else self.expr(k.expr)
+        text += " DESC" if k.descending else " ASC"
+        if k.nulls_first is not None and k.nulls_first != (not k.descending):
+            text += " NULLS FIRST" if k.nulls_first else " NULLS LAST"
+        return text
+
+    def limit(self, q: Any) -> str:
+        text = ""
+        if q.limit is not None or q.offset is not None:
+            text += " LIMIT " + (self.expr(q.limit) if q.limit is not None else "-1")
+        if q.offset is not None:
+            text += " OFFSET " + self.expr(q.offset)
+        return text
+
+    def expr(self, e: Any) -> str:
+        x = self.expr
+        if isinstance(e, Column):
+            return self.base.rowid if e.index == ROWID else self.names[e.index]
+        if isinstance(e, Literal):
+            return render_literal(e.value)
+        if isinstance(e, Binary):
+            return f"({x(e.left)} {e.op} {x(e.right)})"
+        if isinstance(e, Unary):
+            return f"(NOT {x(e.operand)})" if e.op == "NOT" else f"({e.op}{x(e.operand)})"
+        if isinstance(e, IsNull):
+            return f"({x(e.operand)} IS {'NOT ' if e.negated else ''}NULL)"
+        if isinstance(e, Function):
+            return f"{e.name.upper()}({', '.join(x(a) for a in e.args)})"
+        if isinstance(e, AggregateCall):
+            if e.arg is None:
+                return "COUNT(*)"
+            return f"{e.func.upper()}({'DISTINCT ' if e.distinct else ''}{x(e.arg)})"
+        if isinstance(e, Subquery):
+            return "(" + self.query(e.query) + ")"
+        not_ = "NOT " if getattr(e, "negated", False) else ""
+        if isinstance(e, InValues):
+            return f"({x(e.operand)} {not_}IN ({', '.join(x(v) for v in e.values)}))"
+        if isinstance(e, InQuery):
+            return f"({x(e.operand)} {not_}IN ({self.query(e.query)}))"
+        if isinstance(e, Exists):
+            return f"({not_}EXISTS ({self.query(e.query)}))"
+        if isinstance(e, BetweenExpr):
+            return f"({x(e.operand)} {not_}BETWEEN {x(e.low)} AND {x(e.high)})"
+        if isinstance(e, LikeExpr):
+            escape = "" if e.escape is None else " ESCAPE " + render_literal(e.escape)
+            return f"({x(e.operand)} {not_}LIKE {x(e.pattern)}{escape})"
+        if isinstance(e, Case):
+            text = "CASE" + ("" if e.operand is None else " " + x(e.operand))
+            for when, then in e.whens:
+                text += f" WHEN {x(when)} THEN {x(then)}"
+            if e.default is not None:
+                text += f" ELSE {x(e.default)}"
+            return text + " END"
+        if isinstance(e, Output):
+            return str(e.index + 1)
+        raise TypeError(f"not an expression: {e!r}")
+
+
+def _output_names(q: Any) -> list[str]:
+    while isinstance(q, Compound):
+        q = q.left
+    return list(q.names)
 
 
 def tapexify(text: str) -> str:

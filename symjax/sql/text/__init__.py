@@ -13,6 +13,7 @@ from symjax.sql.text.answers import (
            answer_text,
            canonical_answer,
            split_answer,
+           split_row,
 )
 from symjax.sql.text.linearize import (
            STYLES,
@@ -23,6 +24,6 @@ from symjax.sql.text.linearize import (
 )
 from symjax.sql.text.tokens import ByteTokenizer, FunctionTokenizer, Tokenizer
 
-__all__ = ["EMPTY_ANSWER", "NULL_VALUE", "answer_text", "canonical_answer", "split_answer", "STYLES",
+__all__ = ["EMPTY_ANSWER", "NULL_VALUE", "answer_text", "canonical_answer", "split_answer", "split_row", "STYLES",
            "fits_as_is", "linearize", "linearized_length", "truncate_table", "ByteTokenizer",
            "FunctionTokenizer", "Tokenizer"]

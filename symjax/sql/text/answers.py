@@ -14,6 +14,12 @@ Rules of :func:`canonical_answer`:
   order an engine happens to scan rows in; an ordered result keeps its order;
 * :func:`answer_text` joins values with ``", "``; an empty result is the fixed token
   ``@NULL@`` (TAPEX-Zero's token for an empty answer).
+
+Several columns: each row is one answer item, its values' canonical texts joined by
+``" | "`` (:data:`ROW_VALUE_SEPARATOR`), so ``SELECT "Name", "Points" ...`` answers
+``Ann | 10, Bob | 20``. Rows of an unordered result are sorted by their values, column by
+column, with the order above. :func:`split_answer` gives the rows back and
+:func:`split_row` one row's values, for targets and metrics alike.
 """
 from __future__ import annotations
 
@@ -23,15 +29,18 @@ from symjax.sql.table import format_number
 
 __all__ = [
     "ANSWER_SEPARATOR",
+    "ROW_VALUE_SEPARATOR",
     "EMPTY_ANSWER",
     "NULL_VALUE",
     "canonical_answer",
     "canonical_value",
     "answer_text",
     "split_answer",
+    "split_row",
 ]
 
 ANSWER_SEPARATOR = ", "
+ROW_VALUE_SEPARATOR = " | "
 EMPTY_ANSWER = "@NULL@"
 NULL_VALUE = "none"
 
@@ -56,8 +65,13 @@ def _sort_key(value: Any) -> tuple:
 
 
 def canonical_answer(values: Iterable[Any], *, ordered: bool) -> tuple[str, ...]:
-    """Canonical strings of a single-column result (see the module docstring)."""
+    """Canonical strings of a result, one per row (see the module docstring): ``values``
+    holds a single column's values, or one tuple per row for several columns."""
     vals = list(values)
+    if any(isinstance(v, tuple) for v in vals):
+        if not ordered and len(vals) > 1:
+            vals.sort(key=lambda row: tuple(_sort_key(v) for v in row))
+        return tuple(ROW_VALUE_SEPARATOR.join(canonical_value(v) for v in row) for row in vals)
     if not ordered and len(vals) > 1:
         vals.sort(key=_sort_key)
     return tuple(canonical_value(v) for v in vals)
@@ -71,8 +85,15 @@ def answer_text(answer: Sequence[str]) -> str:
 
 
 def split_answer(text: str) -> tuple[str, ...]:
-    """Inverse of :func:`answer_text` for answers whose values contain no ``", "``."""
+    """Inverse of :func:`answer_text` for answers whose values contain no ``", "``: the
+    rows (each a value, or values joined by ``" | "``, see :func:`split_row`)."""
     text = text.strip()
     if text == EMPTY_ANSWER or not text:
         return ()
     return tuple(part.strip() for part in text.split(ANSWER_SEPARATOR))
+
+
+def split_row(item: str) -> tuple[str, ...]:
+    """The values of one answer item of a several-column result (``"Ann | 10"`` ->
+    ``("Ann", "10")``), for values that contain no ``" | "``."""
+    return tuple(part.strip() for part in item.split(ROW_VALUE_SEPARATOR))
