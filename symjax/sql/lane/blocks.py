@@ -100,6 +100,8 @@ class _Prepared:
                 self.keys[j] = table.sort_keys(j)
                 if t == INTEGER:
                     self.ints[j] = table.data[j]
+        for j in _inexact_columns(types, ivals, nulls):
+            self.keys[j] = np.nan  # shown in the table, never drawn into a query
         self._idents: dict[bool, list[str]] = {}
         self._cells: list[str] | None = None
         # per column, how a literal is made from the shown text: quoted (text, date),
@@ -164,6 +166,23 @@ def _ranked_strings(table: Table) -> tuple[np.ndarray, np.ndarray]:
     return ranked, TXK.string_offsets(ranked, len(by_rank))
 
 
+def _inexact_columns(types: np.ndarray, ivals: np.ndarray, nulls: np.ndarray) -> list[int]:
+    """The integer columns the lane cannot execute on exactly: the kernels order and compare
+    cells by float64 keys and add them up in doubles, which hold every integer only below
+    2**53. A column whose values, or their sum, may reach that is hidden from the sampler
+    (its keys read as NULL, so no family picks it); the table still shows it, and
+    :func:`symjax.sql.execute` runs any SQL on it exactly."""
+    out = []
+    for j in np.flatnonzero(types == TXK.C_INTEGER).tolist():
+        values = ivals[j][~nulls[j]]
+        if values.size:
+            bound = _EXACT_LIMIT // values.size
+            if values.max() >= bound or values.min() <= -bound:
+                out.append(j)
+    return out
+
+
+_EXACT_LIMIT = 2**53  # every integer of smaller magnitude is a float64
 _PREPARED: PerTable[_Prepared] = PerTable()  # the tables sampled so far, while they live
 
 
