@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from symjax.errors import SqlError, UnsupportedSqlError
+from symjax.sql.per_table import PerTable
 from symjax.sql.query import _kernels as K
 from symjax.sql.query.plan import (
     ROWID,
@@ -47,7 +48,6 @@ from symjax.sql.query.plan import (
     Select,
     SelectQuery,
 )
-from symjax.sql.per_table import PerTable
 from symjax.sql.table import INTEGER, REAL, TEXT, Table, date_to_int
 from symjax.sql.text.answers import canonical_answer
 

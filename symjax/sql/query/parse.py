@@ -46,13 +46,16 @@ _ROWID_NAMES = ("rowid", "_rowid_", "oid")
 _SELECT_KEYS = {"expressions", "from", "from_", "where", "group", "having", "order", "limit", "distinct", "kind"}
 
 
-def _exp():
+def sqlglot_exp():
+    """sqlglot's expression module, imported on first use (sqlglot loads only when SQL text
+    is parsed)."""
     from sqlglot import exp
 
     return exp
 
 
-def _sql(node: Any) -> str:
+def sql_text(node: Any) -> str:
+    """A sqlglot node printed back as SQLite SQL, for error messages."""
     try:
         return node.sql(dialect="sqlite")
     except Exception:  # pragma: no cover - sqlglot printing failure
@@ -62,7 +65,7 @@ def _sql(node: Any) -> str:
 class _Parser:
     def __init__(self, table: Table):
         self.table = table
-        self.exp = _exp()
+        self.exp = sqlglot_exp()
         self.lower: dict[str, int] = {}
         for j, h in enumerate(table.header):
             self.lower.setdefault(fold_ascii(h), j)
@@ -74,7 +77,7 @@ class _Parser:
     def unsupported(self, node: Any, what: str | None = None) -> UnsupportedSqlError:
         name = what or type(node).__name__
         return UnsupportedSqlError(
-            f"unsupported SQL construct {name} in {_sql(node)!r}; symjax executes single-table "
+            f"unsupported SQL construct {name} in {sql_text(node)!r}; symjax executes single-table "
             "SELECTs with WHERE/GROUP BY/HAVING COUNT(*)/ORDER BY/LIMIT and scalar sub-selects"
         )
 
@@ -97,7 +100,7 @@ class _Parser:
         if fold_ascii(name) in _ROWID_NAMES:
             return ROWID
         raise SqlError(
-            f"unknown column {name!r} in {_sql(node)!r}; the table's columns are {list(self.table.header)}"
+            f"unknown column {name!r} in {sql_text(node)!r}; the table's columns are {list(self.table.header)}"
         )
 
     def literal(self, node: Any) -> Any:
@@ -134,7 +137,7 @@ class _Parser:
                     raise self.unsupported(node, f"{name.upper()} with several arguments")
                 if isinstance(arg, exp.Star):
                     if name != "count":
-                        raise SqlError(f"{name.upper()}(*) is not valid SQL: {_sql(node)!r}")
+                        raise SqlError(f"{name.upper()}(*) is not valid SQL: {sql_text(node)!r}")
                     return Aggregate("count", None)
                 if isinstance(arg, exp.Distinct):
                     if len(arg.expressions) != 1:
@@ -267,7 +270,7 @@ class _Parser:
                 raise self.unsupported(lim, "OFFSET")
             limit = self.literal(lim.expression)
             if not isinstance(limit, int) or limit < 0:
-                raise SqlError(f"LIMIT must be a non-negative integer, got {_sql(lim)!r}")
+                raise SqlError(f"LIMIT must be a non-negative integer, got {sql_text(lim)!r}")
         return Select(
             project,
             where=None if where is None else self.predicate(where.this),

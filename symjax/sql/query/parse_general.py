@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from symjax.errors import SqlError, UnsupportedSqlError
+from symjax.sql.query.parse import sql_text, sqlglot_exp
 from symjax.sql.query.plan import (
     ROWID,
     AggregateCall,
@@ -60,22 +61,9 @@ _SQL_NAMES = {  # sqlglot node class -> the construct in SQL terms, for error me
 }
 
 
-def _exp():
-    from sqlglot import exp
-
-    return exp
-
-
-def _sql(node: Any) -> str:
-    try:
-        return node.sql(dialect="sqlite")
-    except Exception:  # pragma: no cover - sqlglot printing failure
-        return repr(node)
-
-
 def construct_name(node: Any) -> str:
     """What a sqlglot node is, in SQL terms (``IS NOT NULL``, ``ROUND``, ``JOIN``)."""
-    exp = _exp()
+    exp = sqlglot_exp()
     if isinstance(node, exp.Not) and isinstance(node.this, exp.Is):
         return "IS NOT"
     if isinstance(node, exp.Anonymous):
@@ -85,7 +73,7 @@ def construct_name(node: Any) -> str:
         return _SQL_NAMES[name]
     if isinstance(node, exp.Func):
         return f"function {node.sql_name()}"
-    return _sql(node)[:60]
+    return sql_text(node)[:60]
 
 
 def nesting_depth(sql: str) -> int:
@@ -131,13 +119,13 @@ class _Scope:
 class _GeneralParser:
     def __init__(self, table: Table):
         self.table = table
-        self.exp = _exp()
+        self.exp = sqlglot_exp()
 
     # ------------------------------------------------------------------ errors
     def unsupported(self, node: Any, what: str | None = None) -> UnsupportedSqlError:
         name = what or construct_name(node)
         return UnsupportedSqlError(
-            f"unsupported SQL construct {name} in {_sql(node)!r}; symjax executes single-table "
+            f"unsupported SQL construct {name} in {sql_text(node)!r}; symjax executes single-table "
             "SQL over w: SELECT with expressions, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, "
             "sub-selects, IN, EXISTS, CASE, UNION/INTERSECT/EXCEPT and the functions ABS, "
             "LENGTH, LOWER, UPPER, COALESCE, IFNULL, COUNT, SUM, AVG, TOTAL, MIN, MAX"
@@ -192,7 +180,7 @@ class _GeneralParser:
                         index = folded.index(fold_ascii(key.name))
                 if index is None or not 0 <= index < len(names):
                     raise SqlError(
-                        f"ORDER BY term {k} ({_sql(o.this)!r}) of a compound SELECT does not match a "
+                        f"ORDER BY term {k} ({sql_text(o.this)!r}) of a compound SELECT does not match a "
                         f"result column; order by a column position (1..{len(names)}) or name {names}"
                     )
                 keys.append(self.sort_key(o, Output(index)))
@@ -214,7 +202,7 @@ class _GeneralParser:
             if fold_ascii(name) != "w" or (db is not None and fold_ascii(db.name) not in ("main", "temp")) \
                     or this.args.get("catalog") is not None:
                 raise SqlError(
-                    f"no such table: {_sql(this)!r}; the table is named w (write FROM w)"
+                    f"no such table: {sql_text(this)!r}; the table is named w (write FROM w)"
                 )
             for key, value in this.args.items():
                 if value and key not in ("this", "alias", "db"):
@@ -246,7 +234,7 @@ class _GeneralParser:
                 if source is None:
                     raise SqlError("SELECT * needs a FROM clause (SELECT * FROM w)")
                 if isinstance(e, exp.Column) and fold_ascii(e.table) not in scope.qualifiers:
-                    raise SqlError(f"no such table: {e.table!r} in {_sql(e)!r}; the table is w")
+                    raise SqlError(f"no such table: {e.table!r} in {sql_text(e)!r}; the table is w")
                 for j, n in enumerate(scope.names):
                     columns.append(Column(j))
                     names.append(n)
@@ -257,7 +245,7 @@ class _GeneralParser:
                 e = e.this
             expr = self.expr(e, scope, aggregates=True)
             columns.append(expr)
-            names.append(alias if alias else (e.name if isinstance(e, exp.Column) else _sql(e)))
+            names.append(alias if alias else (e.name if isinstance(e, exp.Column) else sql_text(e)))
             if alias:
                 scope.aliases.setdefault(fold_ascii(alias), (len(columns) - 1, expr))
         where = node.args.get("where")
@@ -337,13 +325,13 @@ class _GeneralParser:
                 j = scope.lookup(name)
                 if j is not None:
                     return Column(j)
-                raise SqlError(f"no such column: {_sql(node)!r}; the columns are {scope.names}")
+                raise SqlError(f"no such column: {sql_text(node)!r}; the columns are {scope.names}")
             s = scope.outer
             while s is not None:
                 if q in s.qualifiers:
                     raise self.unsupported(node, "a correlated sub-select (a column of an outer query)")
                 s = s.outer
-            raise SqlError(f"no such column: {_sql(node)!r}: no table {qualifier!r} here; the table is w")
+            raise SqlError(f"no such column: {sql_text(node)!r}: no table {qualifier!r} here; the table is w")
         j = scope.lookup(name)
         if j is not None:
             return Column(j)
@@ -356,7 +344,7 @@ class _GeneralParser:
                 raise self.unsupported(node, "a correlated sub-select (a column of an outer query)")
             s = s.outer
         raise SqlError(
-            f"unknown column {name!r} in {_sql(node)!r}; the columns are {scope.names} "
+            f"unknown column {name!r} in {sql_text(node)!r}; the columns are {scope.names} "
             "(names match case-insensitively for ASCII letters only, as in SQLite)"
         )
 
@@ -436,7 +424,7 @@ class _GeneralParser:
             like = sub(node.this)
             esc = self.strip(node.expression)
             if not (isinstance(esc, exp.Literal) and esc.is_string and len(esc.this) == 1):
-                raise SqlError(f"ESCAPE expression must be a single character: {_sql(node)!r}")
+                raise SqlError(f"ESCAPE expression must be a single character: {sql_text(node)!r}")
             like.escape = esc.this
             return like
         if isinstance(node, exp.Like):
@@ -485,23 +473,23 @@ class _GeneralParser:
             return None
         if not aggregates or in_aggregate:
             where = "inside another aggregate" if in_aggregate else "in WHERE, GROUP BY or LIMIT"
-            raise SqlError(f"misuse of aggregate {name.upper()} {where}: {_sql(node)!r}")
+            raise SqlError(f"misuse of aggregate {name.upper()} {where}: {sql_text(node)!r}")
         args = [node.this] if name != "total" else list(node.expressions)
         if name != "total" and node.expressions:
             raise self.unsupported(node, f"{name.upper()} with several arguments (scalar {name.upper()})")
         if len(args) != 1 or args[0] is None:
             if name == "count" and (not args or args == [None]):
                 return AggregateCall("count", None)
-            raise SqlError(f"wrong number of arguments to {name.upper()}: {_sql(node)!r}")
+            raise SqlError(f"wrong number of arguments to {name.upper()}: {sql_text(node)!r}")
         arg = self.strip(args[0])
         if isinstance(arg, exp.Star):
             if name != "count":
-                raise SqlError(f"{name.upper()}(*) is not valid SQL: {_sql(node)!r}")
+                raise SqlError(f"{name.upper()}(*) is not valid SQL: {sql_text(node)!r}")
             return AggregateCall("count", None)
         distinct = False
         if isinstance(arg, exp.Distinct):
             if len(arg.expressions) != 1:
-                raise SqlError(f"DISTINCT aggregates must have exactly one argument: {_sql(node)!r}")
+                raise SqlError(f"DISTINCT aggregates must have exactly one argument: {sql_text(node)!r}")
             distinct = True
             arg = arg.expressions[0]
         inner = self.expr(arg, scope, aggregates=True, in_aggregate=True)
@@ -519,7 +507,7 @@ class _GeneralParser:
         if isinstance(node, exp.Coalesce):
             args = [node.this, *node.expressions]
             if len(args) < 2:
-                raise SqlError(f"wrong number of arguments to COALESCE: {_sql(node)!r}")
+                raise SqlError(f"wrong number of arguments to COALESCE: {sql_text(node)!r}")
             return Function("coalesce", tuple(sub(a) for a in args))
         return None
 
