@@ -288,7 +288,10 @@ def cli() -> None:
     """Console script ``symjax-predict`` and ``python -m symjax.predict``."""
     from absl import app
 
+    from symjax.cli import show_flags_in_help
+
     _define_flags()
+    show_flags_in_help(__name__)
 
     def run(argv: Sequence[str]) -> None:
         try:

@@ -194,3 +194,19 @@ def test_transformers_loads_the_export_with_the_same_logits(tmp_path, small_para
         difference = float(np.abs(ours - theirs).max())
         print(f"{name}: max |logits difference| = {difference:.3g}")
         assert difference < 1e-4, (name, difference)
+
+
+def test_transformers_reads_the_exported_tokenizers(tmp_path, small_params):
+    pytest.importorskip("torch", reason="torch is not installed (not a symjax dependency)")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (not a symjax dependency)")
+    seqio = pytest.importorskip("seqio")
+    text = "which nation won the most gold medals? héllo"
+    export_hf_checkpoint(directory=str(tmp_path / "byte"), params=small_params, config=SMALL, byte_vocabulary=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "byte"))
+    assert tokenizer(text).input_ids == list(seqio.ByteVocabulary().encode(text)) + [1]
+    model = os.path.join(os.path.dirname(seqio.__file__), "test_data", "sentencepiece", "sentencepiece.model")
+    if os.path.isfile(model):
+        export_hf_checkpoint(directory=str(tmp_path / "spm"), params=small_params, config=SMALL,
+                             sentencepiece_model=model)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "spm"))
+        assert tokenizer(text).input_ids == list(seqio.SentencePieceVocabulary(model).encode(text)) + [1]
