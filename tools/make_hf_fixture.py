@@ -10,6 +10,11 @@ Command (CPU, a few seconds; the fixture is about 300 kB):
 
     pip install torch==2.13.0 transformers
     python tools/make_hf_fixture.py --output=tests/fixtures/hf_t5_tiny
+
+The same environment checks the export the other way (symjax -> Hugging Face logits, on
+this fixture and on a random model; the test skips where torch is absent):
+
+    python -m pytest tests/test_export.py -k transformers
 """
 from __future__ import annotations
 

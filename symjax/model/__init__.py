@@ -1,4 +1,4 @@
-"""T5 1.1 / Flan-T5 in Flax: model, configs, decoding, weight import (Flax only, no TF).
+"""T5 1.1 / Flan-T5 in Flax: model, configs, decoding, weight import and export (Flax only, no TF).
 
 Quick start::
 
@@ -21,6 +21,7 @@ from symjax.model.decoding import (DecodeResult, beam_search, brevity_penalty, g
                                    temperature_sample)
 from symjax.model.weights import (import_hf_checkpoint, import_t5x_checkpoint,
                                   load_checkpoint, read_checkpoint_config, save_checkpoint)
+from symjax.model.export import export_hf_checkpoint, export_t5x_checkpoint, hf_config_dict
 
 __all__ = [
     # config
@@ -34,5 +35,5 @@ __all__ = [
     "DecodeResult", "greedy_decode", "temperature_sample", "beam_search", "brevity_penalty",
     # weights
     "import_hf_checkpoint", "import_t5x_checkpoint", "save_checkpoint", "load_checkpoint",
-    "read_checkpoint_config",
+    "read_checkpoint_config", "export_hf_checkpoint", "export_t5x_checkpoint", "hf_config_dict",
 ]

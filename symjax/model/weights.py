@@ -65,6 +65,15 @@ class _Entry:
     source_shapes: tuple[tuple[int, ...], ...]  # accepted shapes, first is canonical
     transform: Callable[[np.ndarray], np.ndarray]
     layer: int | None = None  # index on the stacked ``layers`` axis of ``target``
+    transposed: bool = False  # whether ``transform`` transposes (then reshapes)
+
+    def to_source(self, value: np.ndarray) -> np.ndarray:
+        """The inverse of ``transform``: symjax's array (one layer of it) in the source's
+        canonical shape, as the export writes it."""
+        value = np.asarray(value)
+        if self.transposed:
+            return np.ascontiguousarray(value.reshape(self.source_shapes[0][::-1]).T)
+        return np.ascontiguousarray(value.reshape(self.source_shapes[0]))
 
 
 def _identity(x: np.ndarray) -> np.ndarray:
@@ -93,7 +102,8 @@ def _attention_entries(config: T5Config, source: Callable[[str], str], target: P
             accepted = ((h * k, d) if is_out else (d, h * k), shape)
             transform = (lambda x, s=shape: np.ascontiguousarray(x).reshape(s))
             name = source(dst)
-        entries.append(_Entry(name, target + (dst, "kernel"), accepted, transform, layer))
+        entries.append(_Entry(name, target + (dst, "kernel"), accepted, transform, layer,
+                              transposed=layout == "hf"))
     return entries
 
 
@@ -103,7 +113,7 @@ def hf_layout(config: T5Config) -> list[_Entry]:
     buckets, h = config.relative_attention_num_buckets, config.num_heads
     entries = [
         _Entry("shared.weight", ("token_embedder", "embedding"), ((v, d),), _identity),
-        _Entry("lm_head.weight", ("decoder", "logits_dense", "kernel"), ((v, d),), _transpose),
+        _Entry("lm_head.weight", ("decoder", "logits_dense", "kernel"), ((v, d),), _transpose, transposed=True),
         _Entry("encoder.final_layer_norm.weight", ("encoder", "encoder_norm", "scale"),
                ((d,),), _identity),
         _Entry("decoder.final_layer_norm.weight", ("decoder", "decoder_norm", "scale"),
@@ -112,17 +122,17 @@ def hf_layout(config: T5Config) -> list[_Entry]:
     for stack in ("encoder", "decoder"):
         entries.append(_Entry(
             f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-            (stack, "relpos_bias", "rel_embedding"), ((buckets, h),), _transpose,
+            (stack, "relpos_bias", "rel_embedding"), ((buckets, h),), _transpose, transposed=True,
         ))
 
     def mlp(prefix: str, target: ParamPath, layer: int) -> list[_Entry]:
         return [
             _Entry(f"{prefix}.DenseReluDense.wi_0.weight", target + ("wi_0", "kernel"),
-                   ((f, d),), _transpose, layer),
+                   ((f, d),), _transpose, layer, transposed=True),
             _Entry(f"{prefix}.DenseReluDense.wi_1.weight", target + ("wi_1", "kernel"),
-                   ((f, d),), _transpose, layer),
+                   ((f, d),), _transpose, layer, transposed=True),
             _Entry(f"{prefix}.DenseReluDense.wo.weight", target + ("wo", "kernel"),
-                   ((d, f),), _transpose, layer),
+                   ((d, f),), _transpose, layer, transposed=True),
         ]
 
     def norm(name: str, target: ParamPath, layer: int) -> _Entry:

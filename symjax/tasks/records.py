@@ -27,6 +27,7 @@ __all__ = [
     "visible_table",
     "table_prompt",
     "fit_table_prompt",
+    "token_budget",
 ]
 
 PUBLISHED_AT = {
@@ -92,6 +93,18 @@ class TablePromptConfig:
             raise ConfigError("max_input_tokens / max_cell_tokens need count_tokens (a function str -> int)")
         if self.max_input_chars is not None and self.max_input_chars <= self.reserve_chars:
             raise ConfigError(f"max_input_chars={self.max_input_chars} must exceed reserve_chars={self.reserve_chars}")
+
+
+def token_budget(config: TablePromptConfig, *, inputs_length: int,
+                 count_tokens: Callable[[str], int]) -> TablePromptConfig:
+    """``config`` fitted to a model whose inputs hold ``inputs_length`` tokens with EOS: the
+    character budget is replaced by ``inputs_length - 1`` tokens of ``count_tokens``. The
+    eval tasks (:meth:`symjax.tasks.sources.BenchmarkSource.fitted_examples`) and
+    ``python -m symjax.predict`` build their prompts with it."""
+    import dataclasses
+
+    return dataclasses.replace(config, max_input_chars=None, max_input_tokens=inputs_length - 1,
+                               count_tokens=count_tokens)
 
 
 def find_file(benchmark: str, root: Path, candidates: Sequence[str], what: str) -> Path:

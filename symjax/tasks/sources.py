@@ -273,7 +273,7 @@ class BenchmarkSource(seqio.DataSource):
         question never cut. Those that cannot fit are left out, logged, and listed by
         :meth:`unfit`. ``lengths=None``: the character budget, nothing left out. ``build``
         (from :meth:`read`) reuses a reading."""
-        import dataclasses
+        from symjax.tasks.records import token_budget
 
         if build is None:
             build = self.read(split)
@@ -288,9 +288,8 @@ class BenchmarkSource(seqio.DataSource):
             if fitted is not None and fitted[0] is tokenizer:
                 return fitted[1]
             unfit: list[tuple[str, str]] = []
-            config = dataclasses.replace(
-                self.prompt_config(), max_input_chars=None, max_input_tokens=lengths["inputs"] - 1,
-                count_tokens=tokenizer.count)
+            config = token_budget(self.prompt_config(), inputs_length=lengths["inputs"],
+                                  count_tokens=tokenizer.count)
             rows = self.examples(entry["split"], config=config, unfit=unfit)
             input_lengths = tokenizer.lengths([r.inputs for r in rows])
             target_lengths = tokenizer.lengths([r.targets for r in rows])

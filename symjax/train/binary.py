@@ -1,7 +1,8 @@
 """The binaries' edge: absl flags and gin for ``python -m symjax.train`` and ``python -m symjax.eval``.
 
-Flags follow t5x: ``--gin_file=FILE`` (repeatable; relative paths are also looked up in
-the repository's ``gin/`` parent and ``--gin_search_paths``), ``--gin_bindings=NAME=VALUE``
+Flags follow t5x: ``--gin_file=FILE`` (repeatable; relative paths are also looked up where
+symjax's ``gin/`` lives, :func:`symjax.gin_search_path`: the installed package, whose wheel
+carries the configs, or the checkout's root; then ``--gin_search_paths``), ``--gin_bindings=NAME=VALUE``
 and its shorthand ``--gin.NAME=VALUE``. gin configures exactly the classes registered here
 (:data:`CONFIGURABLES`: ``T5Config``, ``TrainConfig``, ``EvalConfig``); library code never
 imports gin. An unknown configurable, parameter or macro is a :class:`ConfigError`; so are a
@@ -25,14 +26,17 @@ import re
 import sys
 from typing import Any, Callable, Sequence
 
+from symjax import gin_search_path
 from symjax.errors import ConfigError, SymjaxError
 
 __all__ = ["rewrite_gin_args", "parse_gin", "register_configurables", "train_main",
-           "eval_main", "train_cli", "eval_cli", "REPO_ROOT", "CONFIGURABLES", "unreferenced_macros",
+           "eval_main", "train_cli", "eval_cli", "REPO_ROOT", "GIN_ROOT", "CONFIGURABLES", "unreferenced_macros",
            "check_macros_used", "check_bindings_used"]
 
 log = logging.getLogger(__name__)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Where gin/ is: the package itself when installed from a wheel, else the checkout's root.
+GIN_ROOT = gin_search_path()
 CONFIGURABLES = ("T5Config", "TrainConfig", "EvalConfig")
 PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM, what a job scheduler expects after preemption
 _registered = False
@@ -64,7 +68,7 @@ def register_configurables() -> None:
 
 
 def _search_paths(extra: Sequence[str]) -> list[str]:
-    return [os.getcwd(), REPO_ROOT, *extra]
+    return [os.getcwd(), *dict.fromkeys((GIN_ROOT, REPO_ROOT)), *extra]
 
 
 def parse_gin(*, files: Sequence[str], bindings: Sequence[str],
@@ -82,7 +86,7 @@ def parse_gin(*, files: Sequence[str], bindings: Sequence[str],
                       if os.path.isfile(os.path.join(p, name))), None)
         if found is None:
             raise ConfigError(f"gin file {name!r} not found (looked in the working directory, "
-                              f"{REPO_ROOT} and --gin_search_paths)")
+                              f"{GIN_ROOT} and --gin_search_paths)")
         resolved.append(found)
     try:
         gin.parse_config_files_and_bindings(resolved, list(bindings), skip_unknown=False,

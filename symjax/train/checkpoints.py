@@ -27,6 +27,8 @@ sight.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -35,7 +37,7 @@ from typing import Any, Iterator, Mapping
 from symjax.errors import CheckpointError
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "checkpoint_steps", "resolve_checkpoint",
-           "read_params"]
+           "read_params", "TrainedModel", "read_trained_model"]
 
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,85 @@ def read_params(path: str, abstract_params: Any) -> Any:
     except Exception as e:  # orbax raises many types for unreadable files
         raise CheckpointError(f"cannot read parameters from train checkpoint {directory}: {e}") from e
     return restored["params"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    """A model read back for use outside training (export, prediction).
+
+    ``vocabulary`` is the run's vocabulary spec (``"default"``, ``"byte"`` or a
+    SentencePiece path; ``None`` when the weights do not record one), ``step`` the train
+    checkpoint's step (``None`` for plain weights), ``task_feature_lengths`` the run's
+    lengths (``None`` when unknown), ``directory`` what was read.
+    """
+
+    config: Any
+    params: Any
+    directory: str
+    vocabulary: str | None = None
+    step: int | None = None
+    task_feature_lengths: Mapping[str, int] | None = None
+
+
+def _train_meta(directory: str) -> dict:
+    path = os.path.join(directory, "meta", "metadata")
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"{directory} has no meta/metadata: not a complete symjax train "
+                              "checkpoint (give the run directory, one of its checkpoints/<step>, "
+                              "or a directory of symjax weights)") from None
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"cannot read {path} ({e}); the checkpoint is damaged: give another "
+                              "step under checkpoints/") from None
+    if meta.get("format") != CHECKPOINT_FORMAT or not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{path} has format {meta.get('format')!r}, not {CHECKPOINT_FORMAT!r}; "
+                              "not written by symjax's trainer")
+    return meta
+
+
+def read_trained_model(path: str) -> TrainedModel:
+    """The model of a run directory (its latest checkpoint), of one train checkpoint
+    (``<run>/checkpoints/<step>``), of a directory of symjax weights (``config.json`` +
+    ``params/``) or of a Hugging Face directory (``config.json`` + safetensors), with its
+    config and, for training runs, the run's vocabulary and lengths. Host numpy arrays."""
+    import jax
+    import numpy as np
+    from flax import linen as nn
+
+    from symjax.model import T5Config, abstract_params, import_hf_checkpoint, load_checkpoint
+
+    if not path or not os.path.isdir(path):
+        raise CheckpointError(f"checkpoint {path!r} is not a directory; give a symjax run directory, "
+                              "one of its checkpoints/<step>, symjax weights or a Hugging Face model "
+                              "directory")
+    directory, step = resolve_checkpoint(path)
+    entries = set(os.listdir(directory))
+    if step is None and "checkpoints" in entries:
+        raise CheckpointError(f"run directory {path} has no checkpoint yet")
+    if step is not None and "state" in set(os.listdir(directory)):
+        meta = _train_meta(directory)
+        run = meta["config"]
+        try:
+            config = T5Config.from_dict(run["model"])
+        except (KeyError, TypeError) as e:
+            raise CheckpointError(f"{directory}/meta/metadata has no usable model config ({e})") from None
+        params = read_params(directory, nn.meta.unbox(abstract_params(config=config)))
+        lengths = run.get("task_feature_lengths")
+        return TrainedModel(config=config, params=jax.tree.map(np.asarray, params),
+                            directory=directory, vocabulary=run.get("vocabulary"), step=step,
+                            task_feature_lengths=dict(lengths) if lengths else None)
+    if "params" in entries and "config.json" in entries:
+        config, params = load_checkpoint(directory=path)
+        return TrainedModel(config=config, params=jax.tree.map(np.asarray, params), directory=path)
+    if any(e.endswith(".safetensors") for e in entries):
+        config, params = import_hf_checkpoint(directory=path)
+        return TrainedModel(config=config, params=params, directory=path)
+    raise CheckpointError(
+        f"{path} is neither a symjax run directory (checkpoints/), a train checkpoint (state/, "
+        "meta/), symjax weights (config.json + params/) nor a Hugging Face model (safetensors); a "
+        "t5x checkpoint must first be converted: tools/convert_checkpoint.py --from=t5x --model=...")
 
 
 def _is_event_loop_noise(unraisable: Any) -> bool:
