@@ -108,3 +108,18 @@ def test_headers_list_the_required_macros_they_use():
         header = text.split("\n\n")[0]
         for macro in re.findall(r"^(\w+) = %gin\.REQUIRED", text, re.M):
             assert macro in header, f"{path}: REQUIRED macro {macro} missing from the header"
+
+
+@pytest.mark.parametrize("name, mesh, accumulation, param_dims", [
+    ("sql_flan_xl", "model:4", 16, 1), ("sql_flan_xl_v3_8", "model:8", 16, 1),
+    ("sql_flan_xl_a100_8", "model:1", 4, 2), ("sql_flan_xl_h200", "model:1", 16, 1)])
+def test_paper_recipe_per_device(name, mesh, accumulation, param_dims):
+    """The hardware variants change only the partitioning and the microbatches: the
+    optimization (batch 64 at 2048/128, AdamW, the schedule) is the paper's."""
+    config = build([f"gin/paper/{name}.gin"], ["MODEL_DIR = '/tmp/x'", "INITIAL_CHECKPOINT_PATH = '/w'"],
+                   "TrainConfig")
+    assert (config.mesh, config.accumulation_steps, config.parameter_partitioning_dims) == (
+        mesh, accumulation, param_dims)
+    assert config.batch_size == 64 and config.task_feature_lengths == {"inputs": 2048, "targets": 128}
+    assert (config.optimizer, config.learning_rate, config.decay) == ("adamw", 3e-5, "linear")
+    assert config.model.remat_policy == "full" and config.model.name == "xl"

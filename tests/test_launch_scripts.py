@@ -168,7 +168,7 @@ def test_launch_t5x_train_on_all_workers():
 
 def test_launch_symjax_train_and_eval():
     remote = _launch_remote("--trainer", "symjax", "--gin-file", "gin/paper/sql_flan_xl.gin",
-                            "--model-dir", "gs://b/run", "--job", "sql", "--replace")
+                            "--model-dir", "gs://b/run", "--job", "sql", "--replace", "--skip-memory-check")
     assert _job_line(remote) == ["python3", "-m", "symjax.train", "--gin_file=gin/paper/sql_flan_xl.gin",
                                  '--gin.MODEL_DIR="gs://b/run"']
     assert "kill -TERM -- -$(cat sql.pid)" in remote
@@ -193,6 +193,48 @@ def test_launch_errors():
     fails("launch.sh", *LOC, "--trainer", "symjax", "--mode", "infer", *g, message="t5x's")
     fails("launch.sh", *LOC, "--trainer", "t5x", *g, "--bucket", "b", "--env", "1X=2", message="KEY=VALUE")
     fails("launch.sh", *LOC[:4], "--trainer", "t5x", *g, "--bucket", "b", message="SYMJAX_TPU_PROJECT")
+
+
+def test_launch_checks_memory_before_a_symjax_train_job():
+    args = ("--trainer", "symjax", "--gin-file", "gin/paper/sql_flan_xl.gin", "--gin", "ACCUMULATION_STEPS=8",
+            "--model-dir", "gs://b/run")
+    check, ssh = ok("launch.sh", *LOC, *args, "--device", "v4-8")
+    assert check == ["env", "-C", str(ROOT), "python3", "tools/memory_report.py",
+                     "--gin_file=gin/paper/sql_flan_xl.gin", '--gin.MODEL_DIR="gs://b/run"',
+                     "--gin.ACCUMULATION_STEPS=8", "--device=v4-8"]
+    assert ssh[:4] == ["gcloud", "compute", "tpus", "tpu-vm"]
+    # the device defaults to the TPU type create.sh uses; --skip-memory-check leaves it out
+    check, _ = ok("launch.sh", *LOC, *args, env={"SYMJAX_TPU_TYPE": "v3-8"})
+    assert check[-1] == "--device=v3-8"
+    [ssh] = ok("launch.sh", *LOC, *args, "--skip-memory-check")
+    assert ssh[0] == "gcloud"
+    fails("launch.sh", *LOC, *args, message="pass --device (e.g. v4-8) or set SYMJAX_TPU_TYPE, or --skip-memory-check")
+    # eval jobs and t5x jobs are not checked
+    [ssh] = ok("launch.sh", *LOC, "--trainer", "t5x", "--gin-file", "gin/t5x/finetune_xl_paper.gin", "--bucket", "b")
+    assert ssh[0] == "gcloud"
+
+
+@pytest.mark.parametrize("status, launched, message", [
+    (0, True, ""), (1, False, "does not fit v4-8"), (2, False, "the memory check failed (exit 2")])
+def test_launch_stops_when_the_memory_check_fails(tmp_path, status, launched, message):
+    """Not a dry run: a stand-in gcloud records whether it was called, a stand-in Python
+    plays the memory report with the given exit status (the report itself is tested in
+    test_memory_report.py)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gcloud").write_text(f'#!/bin/bash\necho "$@" > {tmp_path}/gcloud.txt\n')
+    report = tmp_path / "report"
+    report.write_text(f'#!/bin/bash\necho "$@" > {tmp_path}/report.txt\nexit {status}\n')
+    for f in (bin_dir / "gcloud", report):
+        f.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SYMJAX_LOCAL_PYTHON": str(report)}
+    res = sh("launch.sh", *LOC, "--trainer", "symjax", "--gin-file", "gin/paper/sql_flan_xl.gin",
+             "--model-dir", "gs://b/run", "--device", "v4-8", env=env)
+    assert (res.returncode == 0) == launched, res.stderr
+    assert (tmp_path / "report.txt").read_text().split()[:2] == ["tools/memory_report.py",
+                                                                 "--gin_file=gin/paper/sql_flan_xl.gin"]
+    assert (tmp_path / "gcloud.txt").exists() == launched
+    assert message in res.stderr
 
 
 def test_launch_job_script_runs_on_a_worker(tmp_path):

@@ -182,7 +182,8 @@ def test_memory_report_binary_compiles_a_sharded_train_step(child_report):
     # tiny: 2 x 32128 x 8 embedding/head floats dominate; each device holds a quarter of the
     # vocab-sharded ones, so the arguments are far below the unsharded parameter bytes.
     assert memory["argument_bytes"] < 0.5 * 4 * 2 * 32128 * 8 * 2
-    assert "per-device memory of the compiled training step" in child_report["memory_table"]
+    assert "per-device memory of the compiled step" in child_report["memory_table"]
+    assert "FITS" in child_report["memory_table"] and memory["fits"] is True
 
 
 # --- the child ---------------------------------------------------------------------------------
@@ -275,12 +276,18 @@ def _child() -> None:
     report["errors"]["batch"] = error_of(lambda: batch_size_fits(
         batch_size=6, mesh=make_mesh(data=4, model=2), rules=RULES_1D))
 
-    # The memory report binary, through its flags, on t5x's tiny model.
-    memory_report.FLAGS(["memory_report", "--model=tiny", "--mesh=data:2,model:4", "--batch=4",
-                         "--input_length=16", "--target_length=8", "--json"])
+    # The memory report binary, through its flags, on t5x's tiny model with the run gin, on
+    # the 8 devices this child already has (--platform=native: a v3-8's count).
+    from symjax.train.binary import rewrite_gin_args
+
+    memory_report.FLAGS(rewrite_gin_args([
+        "memory_report", "--gin_file=gin/models/tiny.gin", "--gin_file=gin/runs/finetune.gin",
+        "--gin.MESH='data:2,model:4'", "--gin.BATCH_SIZE=4",
+        "--gin.TASK_FEATURE_LENGTHS={'inputs': 16, 'targets': 8}", "--device=v3",
+        "--platform=native", "--json"]))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        memory_report.main([])
+        assert memory_report.run([]) == 0
     report["memory"] = json.loads(printed.getvalue().strip().splitlines()[-1])
     report["memory_table"] = printed.getvalue()
     print(json.dumps(report))

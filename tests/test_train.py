@@ -115,8 +115,10 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
     assert any(n.startswith("events.out.tfevents") for n in os.listdir(run / "train"))
     rows = metrics_rows(run)
     assert [r["step"] for r in rows] == [1, 2, 3]
-    for key in ("loss", "cross_ent_loss", "accuracy", "learning_rate", "steps_per_s", "tokens_per_s"):
+    for key in ("loss", "cross_ent_loss", "accuracy", "learning_rate", "steps_per_s", "tokens_per_s",
+                "tflops_per_device"):
         assert key in rows[-1]
+    assert "mfu" not in rows[-1]  # a CPU has no known peak (TrainConfig.peak_tflops sets one)
     infer = metrics_rows(run, "inference_eval")[-1]
     assert infer["step"] == 3
     assert "symjax_sql_execution_demo/denotation_accuracy" in infer
@@ -139,6 +141,48 @@ def test_cpu_demo_binaries_train_and_evaluate(tmp_path, capsys):
     assert "| symjax_sql_execution_demo |" in (out / "report.md").read_text()
     predictions = [json.loads(line) for line in (out / "symjax_sql_execution_demo-000003.jsonl").read_text().splitlines()]
     assert len(predictions) == 16 and {"prediction", "target"} <= set(predictions[0])
+
+
+def test_mfu_and_profile_of_a_tiny_run(gin_path, tmp_path, caplog):
+    """TFLOP/s per device and MFU (against TrainConfig.peak_tflops) in metrics.jsonl,
+    TensorBoard and the log line, from the analytic model FLOPs; a jax.profiler trace of
+    steps 2..3 that jax's own reader opens, with the two steps' annotations in it."""
+    import glob
+
+    import tensorflow as tf
+
+    from symjax.train.flops import train_step_flops
+
+    run = tmp_path / "mfu"
+    config = make_config(gin_path, run, "TrainConfig.peak_tflops = 0.5",
+                         "TrainConfig.profile_steps = (2, 4)", "TrainConfig.checkpoint_period = 100")
+    with caplog.at_level("INFO", logger="symjax.train.trainer"):
+        train(config)
+    flops = train_step_flops(config=config.model, batch=8, input_length=200, target_length=16)
+    rows = metrics_rows(run)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    for r in rows:
+        assert r["tflops_per_device"] == pytest.approx(flops * r["steps_per_s"] / jax.device_count() / 1e12)
+        assert r["mfu"] == pytest.approx(r["tflops_per_device"] / 0.5)
+    lines = [m for m in caplog.messages if m.startswith("step 4/4")]
+    assert lines and "TFLOP/s/device MFU" in lines[0] and "%" in lines[0]
+    events = glob.glob(str(run / "train" / "events.out.tfevents*"))
+    tags = {v.tag for e in tf.compat.v1.train.summary_iterator(events[0]) for v in e.summary.value}
+    assert {"tflops_per_device", "mfu"} <= tags
+    [trace] = glob.glob(str(run / "train" / "plugins" / "profile" / "*" / "*.xplane.pb"))
+    profile = jax.profiler.ProfileData.from_file(trace)
+    names = {(event.name, event.stats and dict(event.stats).get("step_num"))
+             for plane in profile.planes for line in plane.lines for event in line.events
+             if event.name == "train"}
+    assert {int(step) for _, step in names} == {2, 3}, names
+
+
+def test_profile_steps_and_peak_are_checked(gin_path, tmp_path):
+    for binding, message in (("TrainConfig.profile_steps = (3, 3)", "start < stop"),
+                             ("TrainConfig.profile_steps = 5", "profile_steps"),
+                             ("TrainConfig.peak_tflops = -1.0", "peak_tflops")):
+        with pytest.raises(ConfigError, match=message):
+            make_config(gin_path, tmp_path / "r", binding)
 
 
 # ----------------------------------------------------------------------------- resume

@@ -1,208 +1,127 @@
-r"""Per-device memory of a full T5 training step, from the compiled executable.
+r"""Does a training config fit its device? Per-device memory of the compiled step vs HBM.
 
-The step is forward + z-loss cross-entropy + gradient + an optax Adafactor update (t5x
-defaults: factored, decay_rate 0.8, clipping 1.0, parameter-scale on), jitted with the
-parameter shardings the rules give on a ``(data, model)`` mesh and donated parameters and
-optimizer state. It is compiled ahead of time from ``jax.ShapeDtypeStruct`` inputs, so no
-parameter, optimizer state or batch is ever allocated: a 3B model reports on a laptop.
+    python tools/memory_report.py --gin_file=gin/paper/sql_flan_xl.gin --device=v4
+    python tools/memory_report.py --gin_file=gin/paper/sql_flan_xl_h200.gin --device=h200 \
+        --num_devices=1
+    python tools/memory_report.py --gin_file=gin/paper/sql_flan_xl.gin --device=v4-32 \
+        --gin.ACCUMULATION_STEPS=4
+    python tools/memory_report.py --list_devices
 
-Simulate 8 devices on CPU (the XLA CPU compiler's buffer assignment is what is reported;
-a TPU or GPU compiler fuses differently, so treat figures as estimates within ~20%):
+It parses the gin files and bindings exactly as ``python -m symjax.train`` does, builds
+the run's ``TrainConfig`` (``MODEL_DIR``, ``INITIAL_CHECKPOINT_PATH``,
+``MIXTURE_OR_TASK_NAME`` and ``TRAIN_STEPS`` get placeholders when unset: they do not
+change the step), and compiles the trainer's own step (``symjax.train.memory``: mesh,
+batch, gradient accumulation, optimizer, remat, dtypes, lengths) for the device count of
+``--device``: a family name is one host (``v3`` = v3-8: 8 devices; ``v4`` = v4-8: 4;
+``a100-40g``, ``h100``: 8 GPUs), a TPU accelerator type is that slice (``v4-32``: 16),
+``--num_devices`` overrides. The devices are simulated on the CPU
+(``--xla_force_host_platform_device_count``) unless ``--platform=native``, which compiles
+for the accelerators of this machine (their count must match).
 
-    XLA_FLAGS=--xla_force_host_platform_device_count=8 \
-      python tools/memory_report.py --model=xl --mesh=data:2,model:4 --batch=16 \
-        --input_length=2048 --target_length=128 --remat=full
+Prints the per-device memory against the device's HBM (on GPUs, the fraction jax
+preallocates: ``XLA_PYTHON_CLIENT_MEM_FRACTION``, default 0.75, or ``--mem_fraction``),
+keeping ``--headroom`` (default 15%) free for the CPU compiler's estimate and the runtime.
+Exit status: 0 fits, 1 does not fit, 2 a bad config or flag. ``--json`` adds one JSON line.
 
-Expected time: about 20 s of compilation for XL on 2 CPU cores (the layers are scanned, so
-a stack compiles once); peak host memory about 2.5 GB. Output: one table, plus ``--json``
-for a machine-readable line. XL figures measured this way (bf16 activations, float32
-params, Adafactor, dropout 0.1, remat full, input 2048, target 128), per device:
-
-    mesh             batch  arguments  temporaries  total
-    data:1,model:8   16     1.90 GiB   19.60 GiB    21.50 GiB
-    data:2,model:4   16     3.79 GiB   15.91 GiB    19.70 GiB
-    data:1,model:8   8      1.90 GiB   10.55 GiB    12.45 GiB
-    data:2,model:4   8      3.79 GiB    9.47 GiB    13.26 GiB
-
-``--remat=none`` needs about 117 GiB of temporaries at data:2,model:4, batch 16: the
-attention probabilities of every layer (``[batch, heads, 2048, 2048]``) are kept for the
-backward pass.
+Time: Flan-T5-XL (2048/128) compiles in about 10-25 s on 2 CPU cores with 3 GB of host
+memory (the layer stacks are scanned: each compiles once).
 """
 from __future__ import annotations
 
 import json
-import time
-from typing import Any
+import math
+import os
+import sys
 
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "xl", "Model size: tiny, small, base, large, xl, xxl.")
-flags.DEFINE_string("mesh", "data:1,model:8", "Mesh axes, e.g. 'data:2,model:4'.")
-flags.DEFINE_integer("batch", 16, "Global batch size (sequences per step).")
-flags.DEFINE_integer("input_length", 2048, "Encoder input length.")
-flags.DEFINE_integer("target_length", 128, "Decoder target length.")
-flags.DEFINE_enum("dtype", "bfloat16", ["bfloat16", "float32"], "Activation dtype.")
-flags.DEFINE_enum("param_dtype", "float32", ["bfloat16", "float32"], "Parameter dtype.")
-flags.DEFINE_enum("remat", "full", ["none", "full", "save_dots"],
-                  "Rematerialisation of each layer in the backward pass.")
-flags.DEFINE_integer("activation_partitioning_dims", 1, "1 or 2 (t5x rule tables).")
-flags.DEFINE_integer("parameter_partitioning_dims", 1, "1 or 2 (t5x rule tables).")
-flags.DEFINE_float("dropout_rate", 0.1, "Dropout as in t5x finetune.gin.")
-flags.DEFINE_float("z_loss", 1e-4, "z-loss as in t5x base.gin.")
-flags.DEFINE_bool("json", False, "Also print one JSON line with the figures.")
+flags.DEFINE_multi_string("gin_file", [], "gin config file(s), as for python -m symjax.train")
+flags.DEFINE_multi_string("gin_bindings", [], "gin bindings NAME=VALUE (also --gin.NAME=VALUE)")
+flags.DEFINE_multi_string("gin_search_paths", [], "extra directories for gin files")
+flags.DEFINE_string("device", None, "v3, v4, v5e, v5p, v6e, a100-40g, a100-80g, h100, h200, "
+                    "or a TPU accelerator type (v4-32)")
+flags.DEFINE_integer("num_devices", None, "devices (default: one host of --device)")
+flags.DEFINE_enum("platform", "cpu", ["cpu", "native"],
+                  "cpu: simulate the devices on the CPU; native: this machine's accelerators")
+flags.DEFINE_float("headroom", None, "fraction of usable memory kept free (default 0.15)")
+flags.DEFINE_float("mem_fraction", None, "GPU: fraction of HBM jax may use (default "
+                   "XLA_PYTHON_CLIENT_MEM_FRACTION or 0.75)")
+flags.DEFINE_bool("json", False, "also print one JSON line with the figures")
+flags.DEFINE_bool("list_devices", False, "print the device table and exit")
 
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:8.3f} GiB"
-
-
-def adafactor() -> Any:
-    import optax
-
-    return optax.adafactor(learning_rate=1e-3, decay_rate=0.8, clipping_threshold=1.0,
-                           multiply_by_parameter_scale=True, min_dim_size_to_factor=128)
-
-
-def opt_state_shardings(*, opt_state: Any, params: Any, shardings: Any, mesh: Any) -> Any:
-    """Shard each optimizer leaf like the parameter of the same path and shape.
-
-    Adafactor's unfactored second moments have their parameter's shape and get its
-    sharding; factored row/column statistics and counters are small and replicated.
-    """
+def _simulate_devices(count: int) -> None:
+    """Make the CPU backend show ``count`` devices (before jax starts a backend)."""
     import jax
-    from jax.sharding import NamedSharding, PartitionSpec
 
-    by_path = {}
-    for (path, leaf), sharding in zip(jax.tree_util.tree_flatten_with_path(params)[0],
-                                      jax.tree.leaves(shardings)):
-        by_path[jax.tree_util.keystr(path)] = (leaf.shape, sharding)
-    replicated = NamedSharding(mesh, PartitionSpec())
-
-    def one(path: tuple[Any, ...], leaf: Any) -> Any:
-        # Strip the optimizer's own prefix (tuple index, state field) to reach the param path.
-        for start in range(len(path)):
-            hit = by_path.get(jax.tree_util.keystr(path[start:]))
-            if hit is not None and tuple(hit[0]) == tuple(leaf.shape):
-                return hit[1]
-        return replicated
-
-    return jax.tree_util.tree_map_with_path(one, opt_state)
+    flag = f"--xla_force_host_platform_device_count={count}"
+    flags_now = [f for f in os.environ.get("XLA_FLAGS", "").split()
+                 if not f.startswith("--xla_force_host_platform_device_count")]
+    os.environ["XLA_FLAGS"] = " ".join(flags_now + [flag])
+    jax.config.update("jax_platforms", "cpu")
 
 
-def compile_train_step(*, config: Any, mesh: Any, rules: Any, batch: int, input_length: int,
-                       target_length: int, z_loss: float) -> Any:
-    """Lower and compile the training step on abstract inputs; returns the executable."""
-    import flax.linen as nn
+def run(argv: list[str]) -> int:
+    del argv
+    from symjax.errors import ConfigError
+    from symjax.train import hardware
+
+    if FLAGS.list_devices:
+        print(hardware.format_device_table())
+        return 0
+    if not FLAGS.device:
+        raise ConfigError(f"--device is required: one of {', '.join(hardware.DEVICES)} or a "
+                          "TPU accelerator type such as v4-32")
+    if not FLAGS.gin_file:
+        raise ConfigError("--gin_file is required (e.g. --gin_file=gin/paper/sql_flan_xl.gin)")
+    spec, count = hardware.resolve_device(FLAGS.device, FLAGS.num_devices)
+    if FLAGS.platform == "cpu":
+        _simulate_devices(count)
     import jax
-    import jax.numpy as jnp
-    import optax
-    from jax.sharding import NamedSharding, PartitionSpec
 
-    from symjax.model import BATCH, LENGTH, T5, abstract_params, token_cross_entropy
-    from symjax.train import (batch_size_fits, logical_to_mesh_axes, param_shardings,
-                              sharding_context)
+    if jax.device_count() != count:
+        raise ConfigError(
+            f"{count} {spec.name} devices asked for, but jax sees {jax.device_count()} "
+            f"({jax.devices()[0].platform}); with --platform=native run on a machine with "
+            f"{count} of them, or simulate them with --platform=cpu")
+    from symjax.train import memory
 
-    batch_size_fits(batch_size=batch, mesh=mesh, rules=rules)
-    boxed = abstract_params(config=config)
-    p_shardings = param_shardings(params=boxed, rules=rules, mesh=mesh)
-    params = jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
-                          nn.meta.unbox(boxed), p_shardings)
-    tx = adafactor()
-    opt_abstract = jax.eval_shape(tx.init, params)
-    o_shardings = opt_state_shardings(opt_state=opt_abstract, params=params,
-                                      shardings=p_shardings, mesh=mesh)
-    opt_state = jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
-                             opt_abstract, o_shardings)
-    batch_sharding = NamedSharding(mesh, logical_to_mesh_axes(logical_axes=(BATCH, LENGTH),
-                                                              rules=rules))
-    tokens = lambda length: jax.ShapeDtypeStruct((batch, length), jnp.int32,
-                                                 sharding=batch_sharding)
-    inputs = dict(encoder_input_tokens=tokens(input_length),
-                  decoder_input_tokens=tokens(target_length),
-                  decoder_target_tokens=tokens(target_length))
-    replicated = NamedSharding(mesh, PartitionSpec())
-    rng = jax.ShapeDtypeStruct((), jax.eval_shape(lambda: jax.random.key(0)).dtype,
-                               sharding=replicated)
-    model = T5(config)
-
-    def train_step(params: Any, opt_state: Any, inputs: dict[str, Any], rng: Any) -> Any:
-        def loss_fn(p: Any) -> Any:
-            logits = model.apply({"params": p}, inputs["encoder_input_tokens"],
-                                 inputs["decoder_input_tokens"], deterministic=False,
-                                 rngs={"dropout": rng})
-            return token_cross_entropy(logits=logits, targets=inputs["decoder_target_tokens"],
-                                       z_loss=z_loss)[0]
-
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    step = jax.jit(train_step, donate_argnums=(0, 1),
-                   out_shardings=(p_shardings, o_shardings, replicated))
-    with sharding_context(mesh=mesh, rules=rules):
-        lowered = step.lower(params, opt_state, inputs, rng)
-    return lowered.compile()
+    config = memory.config_from_gin(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_paths)
+    hosts = max(1, math.ceil(count / spec.devices_per_host))
+    if config.batch_size % hosts:
+        raise ConfigError(f"batch size {config.batch_size} does not split over the {hosts} "
+                          f"hosts of {count} {spec.name} devices")
+    budget = memory.budget_for(
+        spec, count, headroom=memory.DEFAULT_HEADROOM if FLAGS.headroom is None else FLAGS.headroom,
+        mem_fraction=FLAGS.mem_fraction)
+    result = memory.step_memory(config)
+    print(memory.format_report(config=config, memory=result, budget=budget))
+    fits = memory.check_fits(result, budget)
+    if FLAGS.json:
+        print(json.dumps(dict(
+            device=spec.name, num_devices=count, mesh=result.mesh, batch=config.batch_size,
+            accumulation_steps=config.accumulation_steps, optimizer=config.optimizer,
+            model=config.model.name, remat=config.model.remat_policy,
+            lengths=config.task_feature_lengths, argument_bytes=result.argument,
+            output_bytes=result.output, alias_bytes=result.alias, temp_bytes=result.temp,
+            code_bytes=result.code, total_bytes=result.total, usable_bytes=budget.usable,
+            limit_bytes=budget.limit, headroom=budget.headroom, fits=fits,
+            platform=result.platform, compile_seconds=round(result.compile_seconds, 1))))
+    return 0 if fits else 1
 
 
 def main(argv: list[str]) -> None:
-    del argv
-    import jax
-    import numpy as np
+    from symjax.errors import SymjaxError
 
-    from symjax.model import from_name
-    from symjax.train import (check_config_fits_mesh, make_mesh, parse_mesh_spec,
-                              standard_logical_axis_rules)
-
-    config = from_name(FLAGS.model, dtype=FLAGS.dtype, param_dtype=FLAGS.param_dtype,
-                       remat_policy=FLAGS.remat, dropout_rate=FLAGS.dropout_rate)
-    sizes = parse_mesh_spec(FLAGS.mesh)
-    mesh = make_mesh(data=sizes["data"], model=sizes["model"])
-    rules = standard_logical_axis_rules(
-        activation_partitioning_dims=FLAGS.activation_partitioning_dims,
-        parameter_partitioning_dims=FLAGS.parameter_partitioning_dims)
-    check_config_fits_mesh(config=config, mesh=mesh, rules=rules)
-
-    start = time.perf_counter()
-    compiled = compile_train_step(config=config, mesh=mesh, rules=rules, batch=FLAGS.batch,
-                                  input_length=FLAGS.input_length,
-                                  target_length=FLAGS.target_length, z_loss=FLAGS.z_loss)
-    seconds = time.perf_counter() - start
-    stats = compiled.memory_analysis()
-    argument = int(stats.argument_size_in_bytes)
-    output = int(stats.output_size_in_bytes)
-    alias = int(stats.alias_size_in_bytes)
-    temp = int(stats.temp_size_in_bytes)
-    code = int(stats.generated_code_size_in_bytes)
-    total = argument + output - alias + temp + code
-    num_params = config.num_params()
-    param_bytes = num_params * np.dtype(config.param_dtype).itemsize
-
-    print(f"model={config.name} params={num_params / 1e9:.3f}B ({_gib(param_bytes).strip()} "
-          f"{config.param_dtype}) dtype={config.dtype} remat={config.remat_policy} "
-          f"dropout={config.dropout_rate}")
-    print(f"mesh={dict(mesh.shape)} devices={mesh.devices.size} ({jax.devices()[0].platform}) "
-          f"rules=act{FLAGS.activation_partitioning_dims}d/param"
-          f"{FLAGS.parameter_partitioning_dims}d")
-    print(f"batch={FLAGS.batch} input_length={FLAGS.input_length} "
-          f"target_length={FLAGS.target_length}; compiled in {seconds:.1f}s")
-    print("per-device memory of the compiled training step:")
-    print(f"  arguments (params + Adafactor state + batch) {_gib(argument)}")
-    print(f"  outputs                                      {_gib(output)}")
-    print(f"  aliased (donated arguments reused as outputs) {_gib(alias)}")
-    print(f"  temporaries (activations, gradients)         {_gib(temp)}")
-    print(f"  generated code                               {_gib(code)}")
-    print(f"  total = arguments + outputs - aliased + temporaries + code {_gib(total)}")
-    if FLAGS.json:
-        print(json.dumps(dict(
-            model=config.name, mesh=dict(mesh.shape), batch=FLAGS.batch,
-            input_length=FLAGS.input_length, target_length=FLAGS.target_length,
-            dtype=config.dtype, param_dtype=config.param_dtype, remat=config.remat_policy,
-            argument_bytes=argument, output_bytes=output, alias_bytes=alias,
-            temp_bytes=temp, code_bytes=code, total_bytes=total,
-            compile_seconds=round(seconds, 1),
-        )))
+    try:
+        code = run(argv)
+    except SymjaxError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from symjax.train.binary import rewrite_gin_args
+
+    app.run(main, argv=rewrite_gin_args(sys.argv))

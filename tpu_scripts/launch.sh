@@ -8,7 +8,7 @@
 #       --trainer symjax|t5x [--mode train|eval|infer] --gin-file FILE [--gin-file FILE ...] \
 #       [--gin NAME=VALUE ...] [--model-dir gs://... | --bucket BUCKET] \
 #       [--checkpoint-path gs://...] [--output-dir gs://...] [--env KEY=VALUE ...] \
-#       [--job JOB] [--replace] [--follow] [--dry-run]
+#       [--job JOB] [--replace] [--follow] [--device TYPE | --skip-memory-check] [--dry-run]
 #
 # --trainer symjax    python -m symjax.train / symjax.eval (multi-host set up by symjax)
 # --trainer t5x       python -m t5x.train / t5x.eval / t5x.infer --alsologtostderr
@@ -29,6 +29,13 @@
 #                     checkpoint); without it a running job is left alone
 # --follow            stream worker 0's log afterwards (tpu_scripts/logs.sh)
 # --python PY         the workers' Python (default python3)
+# --device TYPE       the TPU (or GPU) type for the memory check, e.g. v4-8, v3-8, v4-32
+#                     (default SYMJAX_TPU_TYPE, as create.sh uses it)
+# --skip-memory-check launch without it. Before a symjax train job, launch.sh runs
+#                     tools/memory_report.py here on the same gin files and bindings for
+#                     --device and stops if the step does not fit (exit 1) or the config
+#                     is refused (exit 2); SYMJAX_LOCAL_PYTHON is its Python (default
+#                     python3). t5x jobs are not checked (their step is t5x's).
 # --dry-run           print the gcloud command (with the job script) instead of running it
 # --name/--zone/--project default to SYMJAX_TPU_NAME / SYMJAX_TPU_ZONE / SYMJAX_TPU_PROJECT.
 set -euo pipefail
@@ -49,7 +56,11 @@ REPLACE=0
 FOLLOW=0
 PYTHON="python3"
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+DEVICE="${SYMJAX_TPU_TYPE:-}"
+MEMORY_CHECK=1
+LOCAL_PYTHON="${SYMJAX_LOCAL_PYTHON:-python3}"
+
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   parse_common "$@"
@@ -68,6 +79,8 @@ while [[ $# -gt 0 ]]; do
     --replace) REPLACE=1; shift ;;
     --follow) FOLLOW=1; shift ;;
     --python) need_value "$@"; PYTHON="$2"; shift 2 ;;
+    --device) need_value "$@"; DEVICE="$2"; shift 2 ;;
+    --skip-memory-check) MEMORY_CHECK=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -116,6 +129,25 @@ if [[ "$TRAINER" == t5x ]]; then
   args+=(--alsologtostderr)
 else
   module="symjax.$MODE"
+fi
+
+# The memory check: the step this job would compile, for the slice it runs on, here.
+if [[ "$TRAINER" == symjax && "$MODE" == train ]] && ((MEMORY_CHECK)); then
+  [[ -n "$DEVICE" ]] || die "which device is the memory check for? pass --device (e.g. v4-8) or set SYMJAX_TPU_TYPE, or --skip-memory-check"
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  check=(env -C "$root" "$LOCAL_PYTHON" tools/memory_report.py "${args[@]}" "--device=$DEVICE")
+  if ((DRY_RUN)); then
+    run "${check[@]}"
+  else
+    echo "checking that the step fits $DEVICE (tools/memory_report.py) ..." >&2
+    status=0
+    "${check[@]}" || status=$?
+    case "$status" in
+      0) ;;
+      1) die "the training step does not fit $DEVICE (report above); change the config, or pass --skip-memory-check to launch anyway" ;;
+      *) die "the memory check failed (exit $status; report above); fix the config, or pass --skip-memory-check" ;;
+    esac
+  fi
 fi
 
 # The job script each worker runs (kept as ~/symjax_jobs/JOB.sh, so the exact command is

@@ -1,4 +1,5 @@
-"""Run outputs: TensorBoard events and ``metrics.jsonl``, and a progress line with rate and ETA.
+"""Run outputs: TensorBoard events and ``metrics.jsonl``, a progress line with rate, FLOP/s,
+MFU and ETA, and profiler traces.
 
 :class:`MetricsWriter` writes each group of scalars twice: as TensorBoard events under
 ``<model_dir>/<name>/`` (``train``, ``eval``, ``inference_eval``; t5x's layout) and as one JSON
@@ -10,17 +11,23 @@ start of a run stay (a restart after a crash may log again the steps after its l
 checkpoint; the last line of a step is the one of the run that went on). Object stores
 (gs://) cannot append: there the file is rewritten whole, which the run directory's single
 trainer makes safe.
+
+:class:`Utilization` turns steps/s into ``tflops_per_device`` and ``mfu`` (model FLOPs per
+step from :mod:`symjax.train.flops`, over the devices, against their peak).
+:class:`StepProfiler` traces a range of steps with ``jax.profiler`` into
+``<model_dir>/train/plugins/profile/<session>/`` (TensorBoard's layout for its Profile tab).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-__all__ = ["MetricsWriter", "Progress", "format_duration"]
+__all__ = ["MetricsWriter", "Progress", "Utilization", "StepProfiler", "format_duration"]
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +128,70 @@ class Progress:
             out["eta_s"] = (self.total_steps - step) / overall
         self._t0, self._step0, self._tokens = now, step, 0.0
         return out
+
+
+class Utilization:
+    """``tflops_per_device`` and (when the peak is known) ``mfu`` from steps/s."""
+
+    def __init__(self, *, flops_per_step: float, num_devices: int, peak_tflops: float | None):
+        self.flops_per_step = float(flops_per_step)
+        self.num_devices = int(num_devices)
+        self.peak_tflops = peak_tflops
+
+    def report(self, steps_per_s: float) -> dict[str, float]:
+        tflops = self.flops_per_step * steps_per_s / self.num_devices / 1e12
+        out = {"tflops_per_device": tflops}
+        if self.peak_tflops:
+            out["mfu"] = tflops / self.peak_tflops
+        return out
+
+
+class StepProfiler:
+    """A ``jax.profiler`` trace of steps ``start`` .. ``stop - 1`` (``steps=(start, stop)``).
+
+    ``before(n)`` is called before step ``n`` runs, ``after(n, state)`` once it has been
+    dispatched: the trace stops only when the last traced step's state is ready, so its
+    device work is in the trace. Each step is a ``StepTraceAnnotation`` (TensorBoard's
+    step-time view). A run resumed past ``stop`` traces nothing.
+    """
+
+    def __init__(self, *, steps: tuple[int, int] | None, log_dir: str, enabled: bool = True):
+        self.steps = steps if enabled else None
+        self.log_dir = log_dir
+        self.active = False
+
+    def before(self, step: int) -> None:
+        if self.steps is None or self.active:
+            return
+        start, stop = self.steps
+        if start <= step < stop:
+            import jax
+
+            log.info("profiling steps %d to %d into %s", step, stop - 1, self.log_dir)
+            jax.profiler.start_trace(self.log_dir)
+            self.active = True
+
+    @contextlib.contextmanager
+    def annotate(self, step: int) -> Iterator[None]:
+        if not self.active:
+            yield
+            return
+        import jax
+
+        with jax.profiler.StepTraceAnnotation("train", step_num=step):
+            yield
+
+    def after(self, step: int, state: Any) -> None:
+        if self.active and step >= self.steps[1] - 1:
+            import jax
+
+            jax.block_until_ready(state)
+            self.close()
+
+    def close(self) -> None:
+        if self.active:
+            import jax
+
+            jax.profiler.stop_trace()
+            self.active = False
+            log.info("profile written under %s", os.path.join(self.log_dir, "plugins", "profile"))

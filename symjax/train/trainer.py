@@ -12,14 +12,16 @@
    built, so a refused or failed start leaves them as they were;
 2. the vocabulary check (the tasks' vocabulary is the run's, the model covers it);
 3. parameters from ``initial_checkpoint`` (symjax, Hugging Face or t5x weights) or freshly
-   initialised, sharded by the partitioning rules; the optimizer state is sharded as the
-   compiler propagates from the parameters;
+   initialised, sharded by the partitioning rules; the optimizer state's copies of the
+   parameters (AdamW's moments) are sharded like them
+   (:func:`symjax.train.partitioning.opt_state_shardings`), the rest replicated;
 4. resume: the latest checkpoint in ``<model_dir>/checkpoints`` restores parameters,
    optimizer state, step and the input pipeline's saved position (constant time, no
    replay; :class:`symjax.train.data.TrainBatches`), so a run killed after step k and
    restarted reaches bitwise the same parameters at step n as an uninterrupted run (on CPU);
 5. the loop: one jitted step per global batch (gradient accumulation inside), metrics every
-   ``log_period`` steps (log line with rate and ETA, TensorBoard, ``metrics.jsonl``),
+   ``log_period`` steps (log line with rate, TFLOP/s per device, MFU and ETA; TensorBoard;
+   ``metrics.jsonl``), a ``jax.profiler`` trace of ``profile_steps``,
    checkpoints every ``checkpoint_period`` steps (async), teacher-forced eval loss and
    ``seqio.Evaluator`` decoding eval on ``eval_mixtures`` every ``eval_period`` steps;
 6. SIGTERM (TPU preemption) finishes the current step, saves, and returns
@@ -51,9 +53,13 @@ from symjax.train.optimizers import learning_rate_schedule, make_optimizer
 from symjax.train.rundir import RunLock, read_run_config, write_run_files
 from symjax.train.step import (check_loss_normalizing_factor, make_eval_step, make_train_step,
                                summarize)
-from symjax.train.summaries import MetricsWriter, Progress, format_duration
+from symjax.train.flops import train_step_flops
+from symjax.train.hardware import detect_device
+from symjax.train.summaries import (MetricsWriter, Progress, StepProfiler, Utilization,
+                                    format_duration)
 
-__all__ = ["TrainConfig", "TrainResult", "train", "build_mesh", "load_model_params",
+__all__ = ["TrainConfig", "TrainResult", "train", "build_mesh", "build_step", "StepParts",
+           "load_model_params",
            "TRAJECTORY_FREE_KEYS"]
 
 log = logging.getLogger(__name__)
@@ -63,7 +69,7 @@ TRAJECTORY_FREE_KEYS = frozenset({
     "train_steps", "model_dir", "checkpoint_period", "keep_checkpoints", "async_checkpointing",
     "log_period", "eval_period", "eval_mixtures", "eval_split", "eval_loss_batches",
     "eval_batch_size", "infer_eval", "infer_num_examples", "max_decode_length",
-    "stop_after_steps",
+    "stop_after_steps", "peak_tflops", "profile_steps",
 })
 
 
@@ -101,6 +107,16 @@ class TrainConfig:
 
     ``stop_after_steps`` ends this invocation early (as if preempted, but without a
     signal): for tests and for splitting a run into jobs.
+
+    Utilization: each log line, TensorBoard and ``metrics.jsonl`` carry
+    ``tflops_per_device`` (model FLOPs per step, :mod:`symjax.train.flops`, times steps/s,
+    over the devices) and ``mfu`` (that over the device's peak bf16 rate). The peak comes
+    from ``peak_tflops`` (TFLOP/s per jax device) when set, else from the device table
+    (:mod:`symjax.train.hardware`) by the device's kind; on CPU or an unknown device ``mfu``
+    is left out and the log line says "unknown peak". ``profile_steps = (start, stop)``
+    writes a ``jax.profiler`` trace of steps ``start`` .. ``stop - 1`` to
+    ``<model_dir>/train/plugins/profile/`` (TensorBoard's Profile tab, with the
+    ``tensorboard-plugin-profile`` package).
     """
 
     model: T5Config
@@ -140,6 +156,8 @@ class TrainConfig:
     infer_num_examples: int | None = None
     max_decode_length: int | None = None
     stop_after_steps: int | None = None
+    peak_tflops: float | None = None
+    profile_steps: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, T5Config):
@@ -179,6 +197,19 @@ class TrainConfig:
         if self.eval_period is not None and self.eval_period < 1:
             raise ConfigError(f"eval_period must be >= 1 or None, got {self.eval_period}")
         check_loss_normalizing_factor(self.loss_normalizing_factor)
+        if self.peak_tflops is not None and (
+                not isinstance(self.peak_tflops, (int, float)) or isinstance(self.peak_tflops, bool)
+                or not math.isfinite(self.peak_tflops) or self.peak_tflops <= 0):
+            raise ConfigError(f"TrainConfig.peak_tflops must be a number > 0 (TFLOP/s per "
+                              f"device) or None, got {self.peak_tflops!r}")
+        if self.profile_steps is not None:
+            steps = self.profile_steps
+            if (not isinstance(steps, (tuple, list)) or len(steps) != 2
+                    or not all(_is_int(v, 1) for v in steps) or steps[0] >= steps[1]):
+                raise ConfigError(
+                    f"TrainConfig.profile_steps must be (start, stop) with 1 <= start < stop "
+                    f"(steps start .. stop - 1 are traced), or None; got {steps!r}")
+            object.__setattr__(self, "profile_steps", tuple(steps))
         if self.decay == "linear" and self.decay_steps is None:
             # fixed now, so that a restart with more train_steps cannot bend the schedule
             object.__setattr__(self, "decay_steps", self.train_steps)
@@ -190,6 +221,8 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["model"] = self.model.to_dict()
         out["eval_mixtures"] = list(self.eval_mixtures)
+        if self.profile_steps is not None:
+            out["profile_steps"] = list(self.profile_steps)
         return json.loads(json.dumps(out))  # plain JSON types, as stored
 
 
@@ -345,6 +378,55 @@ def _train(config: TrainConfig, *, keep_params: bool, run_files: Mapping[str, st
     vocabulary = use_run_vocabulary(config)
     data_lib.check_vocabularies(name=config.mixture_or_task_name, vocabulary=vocabulary,
                                 model_vocab_size=config.model.vocab_size)
+    parts = build_step(config)
+    checkpointer = Checkpointer(model_dir=config.model_dir, keep=config.keep_checkpoints,
+                                async_save=config.async_checkpointing)
+    try:
+        return _run(config=config, keep_params=keep_params, run_files=run_files, started=started,
+                    checkpointer=checkpointer, parts=parts)
+    except BaseException:
+        checkpointer.abandon()  # the error in flight is the one to report
+        raise
+
+
+@dataclasses.dataclass(frozen=True)
+class StepParts:
+    """What :func:`build_step` makes of a :class:`TrainConfig`: the mesh and rules, the
+    model, optimizer and schedule, the shardings, the abstract train state and the jitted
+    ``init_state``, ``train_step`` and ``eval_step`` (traced under
+    ``part.sharding_context(mesh=..., rules=...)``)."""
+
+    mesh: Any
+    rules: Any
+    model: T5
+    optimizer: Any
+    schedule: Any
+    param_sharding: Any
+    batch_sharding: Any
+    replicated: Any
+    state_sharding: Any
+    abstract_state: Any
+    init_state: Any
+    train_step: Any
+    eval_step: Any
+
+    def abstract_batch(self, *, batch_size: int, feature_lengths: Mapping[str, int],
+                       pack: bool) -> dict[str, jax.ShapeDtypeStruct]:
+        """The shapes of one global batch as the input pipeline gives it (int32; packed
+        batches carry segment ids and positions)."""
+        names = data_lib.MODEL_FEATURES if pack else (
+            "encoder_input_tokens", "decoder_input_tokens", "decoder_target_tokens",
+            "decoder_loss_weights")
+        length = {"encoder": feature_lengths["inputs"], "decoder": feature_lengths["targets"]}
+        return {name: jax.ShapeDtypeStruct((batch_size, length[name.split("_")[0]]), jnp.int32,
+                                           sharding=self.batch_sharding)
+                for name in names}
+
+
+def build_step(config: TrainConfig) -> StepParts:
+    """The jitted step a run of ``config`` executes, on a mesh over ``jax.devices()``, with
+    every check of the configuration against the mesh. The trainer runs it;
+    :mod:`symjax.train.memory` compiles it on abstract inputs to report its memory."""
     mesh = build_mesh(config.mesh)
     rules = part.standard_logical_axis_rules(
         activation_partitioning_dims=config.activation_partitioning_dims,
@@ -354,6 +436,14 @@ def _train(config: TrainConfig, *, keep_params: bool, run_files: Mapping[str, st
     if config.batch_size % jax.process_count():
         raise ConfigError(f"batch size {config.batch_size} does not split over "
                           f"{jax.process_count()} hosts")
+    micro = config.batch_size // config.accumulation_steps
+    batch_axis = part.logical_to_mesh_axes(logical_axes=(part.BATCH,), rules=rules)[0]
+    if batch_axis is not None and micro % mesh.shape[batch_axis]:
+        raise ConfigError(
+            f"a microbatch of {micro} rows (batch_size {config.batch_size} / "
+            f"accumulation_steps {config.accumulation_steps}) does not split over mesh axis "
+            f"{batch_axis!r} of size {mesh.shape[batch_axis]}; choose accumulation_steps so "
+            f"that batch_size / accumulation_steps divides by {mesh.shape[batch_axis]}")
     model = T5(config.model)
     logical_axes = param_logical_axes(config=config.model)
     schedule = learning_rate_schedule(
@@ -368,21 +458,7 @@ def _train(config: TrainConfig, *, keep_params: bool, run_files: Mapping[str, st
                                            logical_axes=(part.BATCH, part.LENGTH),
                                            rules=rules, mesh=mesh)
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    checkpointer = Checkpointer(model_dir=config.model_dir, keep=config.keep_checkpoints,
-                                async_save=config.async_checkpointing)
-    try:
-        return _run(config=config, keep_params=keep_params, run_files=run_files, started=started,
-                    checkpointer=checkpointer, mesh=mesh, rules=rules, model=model,
-                    optimizer=optimizer, schedule=schedule, param_sharding=param_sharding,
-                    batch_sharding=batch_sharding, replicated=replicated)
-    except BaseException:
-        checkpointer.abandon()  # the error in flight is the one to report
-        raise
 
-
-def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str], started: float,
-         checkpointer: Checkpointer, mesh: Any, rules: Any, model: T5, optimizer: Any,
-         schedule: Any, param_sharding: Any, batch_sharding: Any, replicated: Any) -> TrainResult:
     def init_state(params: Any) -> dict:
         params = jax.lax.with_sharding_constraint(params, param_sharding)
         return {"params": params, "opt_state": optimizer.init(params),
@@ -392,12 +468,41 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
         abstract_p = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
                                   jax.eval_shape(lambda: init_params(config=config.model,
                                                                      rng=jax.random.key(0))))
-        init_jit = jax.jit(init_state, in_shardings=(param_sharding,))
-        state_sharding = init_jit.lower(abstract_p).compile().output_shardings
+        abstract_opt = jax.eval_shape(optimizer.init, abstract_p)
+        state_sharding = {
+            "params": param_sharding,
+            "opt_state": part.opt_state_shardings(opt_state=abstract_opt, params=abstract_p,
+                                                  shardings=param_sharding, mesh=mesh),
+            "step": replicated}
+        init_jit = jax.jit(init_state, in_shardings=(param_sharding,),
+                           out_shardings=state_sharding)
         abstract_state = jax.tree.map(
             lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
             jax.eval_shape(init_state, abstract_p), state_sharding)
+    train_step = jax.jit(
+        make_train_step(model=model, optimizer=optimizer, z_loss=config.z_loss,
+                        loss_normalizing_factor=config.loss_normalizing_factor,
+                        accumulation_steps=config.accumulation_steps,
+                        dropout=config.model.dropout_rate > 0),
+        in_shardings=(state_sharding, batch_sharding, replicated),
+        out_shardings=(state_sharding, replicated), donate_argnums=(0,))
+    eval_step = jax.jit(make_eval_step(model=model, z_loss=config.z_loss),
+                        in_shardings=(state_sharding["params"], batch_sharding),
+                        out_shardings=replicated)
+    return StepParts(mesh=mesh, rules=rules, model=model, optimizer=optimizer,
+                     schedule=schedule, param_sharding=param_sharding,
+                     batch_sharding=batch_sharding, replicated=replicated,
+                     state_sharding=state_sharding, abstract_state=abstract_state,
+                     init_state=init_jit, train_step=train_step, eval_step=eval_step)
 
+
+def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str], started: float,
+         checkpointer: Checkpointer, parts: StepParts) -> TrainResult:
+    mesh, rules, model, schedule = parts.mesh, parts.rules, parts.model, parts.schedule
+    batch_sharding, param_sharding = parts.batch_sharding, parts.param_sharding
+    init_jit, abstract_state = parts.init_state, parts.abstract_state
+    train_step, eval_step = parts.train_step, parts.eval_step
+    with part.sharding_context(mesh=mesh, rules=rules):
         latest = checkpointer.latest_step()
         data_state = None
         if latest is not None:
@@ -415,17 +520,6 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
             state = init_jit(params)
             data_batches = 0
         start_step = int(jax.device_get(state["step"]))
-
-        train_step = jax.jit(
-            make_train_step(model=model, optimizer=optimizer, z_loss=config.z_loss,
-                            loss_normalizing_factor=config.loss_normalizing_factor,
-                            accumulation_steps=config.accumulation_steps,
-                            dropout=config.model.dropout_rate > 0),
-            in_shardings=(state_sharding, batch_sharding, replicated),
-            out_shardings=(state_sharding, replicated), donate_argnums=(0,))
-        eval_step = jax.jit(make_eval_step(model=model, z_loss=config.z_loss),
-                            in_shardings=(state_sharding["params"], batch_sharding),
-                            out_shardings=replicated)
 
     writer = MetricsWriter(model_dir=config.model_dir, enabled=jax.process_index() == 0)
     evaluators = _build_evaluators(config) if (config.eval_mixtures and config.infer_eval) else []
@@ -449,9 +543,20 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
     if config.stop_after_steps is not None:
         end_step = min(end_step, start_step + config.stop_after_steps)
     progress = Progress(total_steps=config.train_steps, start_step=start_step)
-    log.info("training %s on %s from step %d to %d (mesh %s, global batch %d)",
-             config.model.name, config.mixture_or_task_name, start_step, config.train_steps,
-             dict(mesh.shape), config.batch_size)
+    utilization = Utilization(
+        flops_per_step=train_step_flops(config=config.model, batch=config.batch_size,
+                                        input_length=config.task_feature_lengths["inputs"],
+                                        target_length=config.task_feature_lengths["targets"]),
+        num_devices=mesh.devices.size, peak_tflops=_peak_tflops(config, mesh))
+    profiler = StepProfiler(steps=config.profile_steps,
+                            log_dir=os.path.join(config.model_dir, "train"),
+                            enabled=jax.process_index() == 0)
+    log.info("training %s on %s from step %d to %d (mesh %s, global batch %d, %.3g model "
+             "TFLOP per step, peak %s)", config.model.name, config.mixture_or_task_name,
+             start_step, config.train_steps, dict(mesh.shape), config.batch_size,
+             utilization.flops_per_step / 1e12,
+             f"{utilization.peak_tflops:g} TFLOP/s per device" if utilization.peak_tflops
+             else "unknown")
 
     def run_eval(step: int, params: Any) -> dict[str, dict[str, Any]]:
         return _evaluate(config=config, step=step, params=params, model=model,
@@ -491,9 +596,11 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
                     raise TrainingError(
                         f"the train split of {config.mixture_or_task_name!r} ran out at step "
                         f"{step}; use an infinite (repeated) task") from e
-                with part.sharding_context(mesh=mesh, rules=rules):
+                profiler.before(step + 1)
+                with part.sharding_context(mesh=mesh, rules=rules), profiler.annotate(step + 1):
                     state, metrics = train_step(state, data_lib.to_global(batch, batch_sharding), rng)
                 step += 1
+                profiler.after(step, state)
                 data_batches += 1
                 settle()
                 pending = (step, metrics)
@@ -513,6 +620,7 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
                         sums_since_log.pop("params_finite", None)
                         last_metrics["learning_rate"] = float(jax.device_get(schedule(step - 1)))
                         last_metrics.update(progress.report(step))
+                        last_metrics.update(utilization.report(last_metrics["steps_per_s"]))
                         _log_line(step, config.train_steps, last_metrics)
                         writer.write(step=step, split="train", scalars=last_metrics)
                         sums_since_log.clear()
@@ -531,6 +639,7 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
                     and step > start_step):
                 eval_metrics = run_eval(step, state["params"])
         finally:
+            profiler.close()
             writer.close()
             for ev in evaluators:
                 ev.close()
@@ -543,11 +652,23 @@ def _run(*, config: TrainConfig, keep_params: bool, run_files: Mapping[str, str]
                        params=jax.device_get(state["params"]) if keep_params else None)
 
 
+def _peak_tflops(config: TrainConfig, mesh: Any) -> float | None:
+    """``config.peak_tflops``, else the device table's bf16 peak for the mesh's devices
+    (None on CPU and unknown devices)."""
+    if config.peak_tflops is not None:
+        return float(config.peak_tflops)
+    spec = detect_device(mesh.devices.flat[0])
+    return spec.peak_bf16_tflops if spec is not None else None
+
+
 def _log_line(step: int, total: int, m: Mapping[str, float]) -> None:
     eta = format_duration(m["eta_s"]) if "eta_s" in m else "?"
-    log.info("step %d/%d loss %.4f cross_ent %.4f acc %.3f lr %.2e | %.2f steps/s %.0f tokens/s ETA %s",
+    mfu = f"MFU {100 * m['mfu']:.1f}%" if "mfu" in m else "MFU ? (unknown peak)"
+    log.info("step %d/%d loss %.4f cross_ent %.4f acc %.3f lr %.2e | %.2f steps/s %.0f tokens/s "
+             "%.3g TFLOP/s/device %s ETA %s",
              step, total, m.get("loss", float("nan")), m["cross_ent_loss"], m["accuracy"],
-             m["learning_rate"], m["steps_per_s"], m["tokens_per_s"], eta)
+             m["learning_rate"], m["steps_per_s"], m["tokens_per_s"], m["tflops_per_device"],
+             mfu, eta)
 
 
 def _build_evaluators(config: TrainConfig) -> list[DecodingEvaluator]:
