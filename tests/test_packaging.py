@@ -123,7 +123,7 @@ def test_pip_install_of_a_clean_clone_finds_the_configs_and_tools(built):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "not found" not in done.stderr and "train_steps" in done.stderr.strip().splitlines()[-1]
     # Each tool's console script runs the tool: --help lists the tool's own flags.
-    for script, flag in (("symjax-convert", "--sentencepiece_model"), ("symjax-memory", "--model"),
+    for script, flag in (("symjax-convert", "--sentencepiece_model"), ("symjax-memory", "--device:"),
                          ("symjax-generate", "--num_examples"), ("symjax-evaluate", "--predictions"),
                          ("symjax-select-prompts", "--predictions_dir"), ("symjax-predict", "--question")):
         done = _run([bin_dir / script, "--helpshort"], cwd=elsewhere, timeout=300)
