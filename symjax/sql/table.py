@@ -23,6 +23,19 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from symjax.errors import CellTypeError, TableError
+from symjax.sql.cell_values import (
+    COLUMN_TYPES,
+    DATE,
+    EXACT_INT_LIMIT,
+    INTEGER,
+    REAL,
+    TEXT,
+    TYPE_CODES,
+    date_to_int,
+    format_number,
+    int_to_date,
+    type_codes,
+)
 
 __all__ = [
     "TEXT",
@@ -39,48 +52,7 @@ __all__ = [
     "type_codes",
 ]
 
-TEXT = "text"
-INTEGER = "integer"
-REAL = "real"
-DATE = "date"
-COLUMN_TYPES = (TEXT, INTEGER, REAL, DATE)
 _SQLITE_DECLARED = {TEXT: "TEXT", INTEGER: "INTEGER", REAL: "REAL", DATE: "TEXT"}
-_MAX_EXACT_INT = 2**53
-
-
-def format_number(value: float | int) -> str:
-    """Canonical text of a number: integers plain, reals rounded to 2 places and trimmed.
-
-    ``3`` -> ``'3'``, ``3.0`` -> ``'3'``, ``2.50`` -> ``'2.5'``, ``1/3`` -> ``'0.33'``,
-    ``-0.001`` -> ``'0'``. Non-finite reals print as ``'inf'``, ``'-inf'``, ``'nan'``.
-    """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(int(value))
-    x = float(value)
-    if not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if x.is_integer() and abs(x) < 1e16:
-        return str(int(x))
-    text = f"{x:.2f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text
-
-
-def date_to_int(text: str) -> int:
-    """``'2001-03-05'`` -> ``20010305``; raises ``ValueError`` for anything else."""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-":
-        raise ValueError(f"not an ISO date (YYYY-MM-DD): {text!r}")
-    d = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
-    return d.year * 10000 + d.month * 100 + d.day
-
-
-def int_to_date(value: int) -> str:
-    """``20010305`` -> ``'2001-03-05'``."""
-    value = int(value)
-    return "%04d-%02d-%02d" % (value // 10000, value // 100 % 100, value % 100)
 
 
 class _Memo(dict):
@@ -104,21 +76,6 @@ class _Memo(dict):
 # non-NULL cell -> text (keys are the stored values: int for dates, float for reals; a
 # float key never meets an int one, the dicts are per type)
 _CELL_TEXT = {INTEGER: str, REAL: _Memo(format_number).__getitem__, DATE: _Memo(int_to_date).__getitem__}
-
-
-#: The kernels' code of each column type.
-TYPE_CODES = {TEXT: 0, INTEGER: 1, REAL: 2, DATE: 3}
-_TYPE_CODE_ARRAYS: dict[tuple[str, ...], np.ndarray] = {}
-
-
-def type_codes(types: tuple[str, ...]) -> np.ndarray:
-    """``TYPE_CODES`` of each type as an ``int64`` array (shared, read it only)."""
-    got = _TYPE_CODE_ARRAYS.get(types)
-    if got is None:
-        got = np.array([TYPE_CODES[t] for t in types], dtype=np.int64)
-        if len(_TYPE_CODE_ARRAYS) < 4096:
-            _TYPE_CODE_ARRAYS[types] = got
-    return got
 
 
 def dedupe_header(names: Sequence[Any]) -> tuple[str, ...]:
@@ -606,7 +563,7 @@ def _encode_column(col: Sequence[Any], t: str, j: int, name: str, pool: dict[str
                 if not -(2**63) <= int(v) < 2**63:
                     raise CellTypeError(f"data row {i + 1}, column {j} ({name!r}): integer {v} exceeds 64 bits")
                 values[i] = int(v)
-            elif isinstance(v, float) and v.is_integer() and abs(v) < _MAX_EXACT_INT:
+            elif isinstance(v, float) and v.is_integer() and abs(v) < EXACT_INT_LIMIT:
                 values[i] = int(v)
             else:
                 raise CellTypeError(
