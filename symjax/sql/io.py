@@ -39,6 +39,15 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from symjax.errors import CellTypeError, MissingDataError, TableError, TableFormatError
+from symjax.sql.cell_values import EXACT_INT_LIMIT
+from symjax.sql.file_formats import (
+    WTQ_TSV_ESCAPES,
+    is_table_object,
+    loads_json,
+    parse_lines,
+    parse_wtq_csv,
+    parse_wtq_table,
+)
 from symjax.sql.infer import (
     cell_value,
     classify_cell,
@@ -208,7 +217,7 @@ def _fits(declared: str, kind: str | None, parsed: Any, cell: Any) -> bool:
     if declared == REAL:
         return kind == INTEGER
     if declared == INTEGER and kind == REAL and not isinstance(cell, str):
-        return parsed.is_integer() and abs(parsed) < 2**53
+        return parsed.is_integer() and abs(parsed) < EXACT_INT_LIMIT
     return False
 
 
@@ -325,84 +334,6 @@ def read_csv(
     return _finish(path, records, header=header, types=types, infer=infer, name=name)
 
 
-_WTQ_CSV_FIELD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^,"\r\n]*)', re.DOTALL)
-_WTQ_CSV_ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
-_WTQ_TSV_ESCAPES = {"n": "\n", "p": "|", "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def _unescape(s: str, escapes: Mapping[str, str]) -> str:
-    if "\\" not in s:
-        return s
-    return _ESCAPE_RE.sub(lambda m: escapes.get(m.group(1), m.group(0)), s)
-
-
-def _parse_wtq_csv(text: str, source: str) -> list[tuple[int, list[str]]]:
-    records, pos, n, line = [], 0, len(text), 1
-    while pos < n:
-        if text[pos] in "\r\n":  # a blank line
-            line += text[pos] == "\n"
-            pos += 1
-            continue
-        start, row = line, []
-        while True:
-            m = _WTQ_CSV_FIELD.match(text, pos)
-            quoted = m.group(1)
-            if quoted is not None:
-                row.append(_unescape(quoted, _WTQ_CSV_ESCAPES))
-                line += quoted.count("\n")
-            else:
-                row.append(m.group(2))
-            pos = m.end()
-            if pos >= n:
-                break
-            ch = text[pos]
-            if ch == ",":
-                pos += 1
-            elif ch == "\n" or text.startswith("\r\n", pos):
-                pos += 1 if ch == "\n" else 2
-                line += 1
-                break
-            else:
-                raise TableFormatError(
-                    f"{source}, line {line}: unexpected {ch!r} after field {len(row)} of the "
-                    "row (an unterminated or stray quote?); WTQ fields are written "
-                    '"..." with \\" and \\\\ escapes'
-                )
-        records.append((start, row))
-    return records
-
-
-def _parse_lines(text: str, sep: str, escapes: Mapping[str, str] | None):
-    records = []
-    for k, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        if raw:  # a line of separators only is a row of blank cells, not a blank line
-            cells = raw.split(sep)
-            records.append((k, [_unescape(c, escapes) for c in cells] if escapes else cells))
-    return records
-
-
-def _parse_wtq_table(text: str, source: str):
-    """Rows ``| a | b |``; a row whose line does not end with ``|`` goes on over the next
-    lines (a few WTQ ``.table`` files keep a raw newline inside a cell)."""
-    records, pending, start = [], None, 0
-    for k, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        if pending is None:
-            if not raw.strip():
-                continue
-            if not raw.lstrip().startswith("|"):
-                raise TableFormatError(f"{source}, line {k}: a .table row is '| a | b |', got {raw[:80]!r}")
-            pending, start = raw.strip(), k
-        else:
-            pending += "\n" + raw.rstrip()
-        if len(pending) > 1 and pending.endswith("|"):
-            records.append((start, [c.strip() for c in pending[1:-1].split("|")]))
-            pending = None
-    if pending is not None:
-        raise TableFormatError(f"{source}, line {start}: the row never ends with '|'")
-    return records
-
-
 def read_wtq(
     path: PathLike, *, types: Types = None, infer: bool = True, name: str | None = None
 ) -> Table:
@@ -413,11 +344,11 @@ def read_wtq(
         raise TableFormatError(f"{path}: read_wtq reads .csv, .tsv or .table files, not {suffix!r}")
     text = _read_text(path)
     if suffix == ".csv":
-        records = _parse_wtq_csv(text, str(path))
+        records = parse_wtq_csv(text, str(path))
     elif suffix == ".tsv":
-        records = _parse_lines(text, "\t", _WTQ_TSV_ESCAPES)
+        records = parse_lines(text, "\t", WTQ_TSV_ESCAPES)
     else:
-        records = _parse_wtq_table(text, str(path))
+        records = parse_wtq_table(text, str(path))
     return _finish(path, records, types=types, infer=infer, name=name)
 
 
@@ -426,7 +357,7 @@ def read_tabfact(
 ) -> Table:
     """A TabFact ``all_csv/<id>.html.csv`` table: ``#``-separated, header first, no
     quoting or escapes (cells are lowercased and tokenized in the dataset)."""
-    records = _parse_lines(_read_text(path), "#", None)
+    records = parse_lines(_read_text(path), "#", None)
     return _finish(path, records, types=types, infer=infer, name=name)
 
 
@@ -443,7 +374,7 @@ def _json_table(obj, *, infer, name, source, default_name=None):
     """The table of a table object; its name is ``name``, else the object's ``"name"``,
     else ``default_name``."""
     where = source or "table object"
-    if not _is_table_object(obj):
+    if not is_table_object(obj):
         got = sorted(obj) if isinstance(obj, Mapping) else type(obj).__name__
         raise TableFormatError(
             f"{where}: a table object is {{'header': [...], 'rows': [[...]], 'types': [...]?}}; got {got!r}"
@@ -455,42 +386,12 @@ def _json_table(obj, *, infer, name, source, default_name=None):
     )
 
 
-def _is_table_object(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and isinstance(obj.get("header"), list) and isinstance(
-        obj.get("rows"), list
-    )
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _loads(raw: str, where: str) -> Any:
-    """``json.loads`` with typed errors: invalid JSON, nesting too deep for Python, and
-    lone surrogates (``"\\ud800"``), which no UTF-8 output could hold."""
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise TableFormatError(f"{where}, column {e.colno}: invalid JSON: {e.msg}") from e
-    except RecursionError:
-        raise TableFormatError(f"{where}: JSON nested too deeply to read; a table is an object "
-                               "or arrays of cells, a few levels deep") from None
-    if _SURROGATE_ESCAPE.search(raw):
-        try:
-            json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise TableFormatError(
-                f"{where}: a string holds a lone surrogate escape ({e.object[e.start:e.end]!r}), "
-                "which is not a character; write the character itself or a valid surrogate pair"
-            ) from None
-    return obj
-
-
 def _json_lines(path: PathLike, encoding: str) -> list[tuple[int, Any]]:
     out = []
     for k, raw in enumerate(_read_text(path, encoding).split("\n"), start=1):
         if not raw.strip():
             continue
-        out.append((k, _loads(raw, f"{path}, line {k}")))
+        out.append((k, loads_json(raw, f"{path}, line {k}")))
     return out
 
 
@@ -541,7 +442,7 @@ def read_jsonl(
     records = _json_lines(path, encoding)
     if not records:
         raise TableError(f"{path}: the file holds no rows (not even a header)")
-    if _is_table_object(records[0][1]):
+    if is_table_object(records[0][1]):
         if len(records) > 1:
             raise TableFormatError(
                 f"{path}: holds {len(records)} lines but line {records[0][0]} is a whole table "
@@ -577,14 +478,14 @@ def read_json(
     arrays whose first is the header (the shapes of :func:`read_jsonl`)."""
     text = _read_text(path, encoding)
     try:
-        obj = _loads(text, str(path))
+        obj = loads_json(text, str(path))
     except TableFormatError as e:
         cause = e.__cause__
         if isinstance(cause, json.JSONDecodeError):
             raise TableFormatError(
                 f"{path}, line {cause.lineno}, column {cause.colno}: invalid JSON: {cause.msg}") from cause
         raise
-    if _is_table_object(obj):
+    if is_table_object(obj):
         if types is not None:
             obj = {**obj, "types": types}
         return _json_table(obj, infer=infer, name=name, source=str(path), default_name=str(path))
