@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symjax.errors import ConfigError, SamplingError
+from symjax.sql.cell_values import may_leave_exact_range
 from symjax.sql.lane import _kernels as LK
 from symjax.sql.lane import _layout as LY
 from symjax.sql.lane import _strings as LS
@@ -174,15 +175,11 @@ def _inexact_columns(types: np.ndarray, ivals: np.ndarray, nulls: np.ndarray) ->
     :func:`symjax.sql.execute` runs any SQL on it exactly."""
     out = []
     for j in np.flatnonzero(types == TXK.C_INTEGER).tolist():
-        values = ivals[j][~nulls[j]]
-        if values.size:
-            bound = _EXACT_LIMIT // values.size
-            if values.max() >= bound or values.min() <= -bound:
-                out.append(j)
+        if may_leave_exact_range(ivals[j][~nulls[j]]):
+            out.append(j)
     return out
 
 
-_EXACT_LIMIT = 2**53  # every integer of smaller magnitude is a float64
 _PREPARED: PerTable[_Prepared] = PerTable()  # the tables sampled so far, while they live
 
 

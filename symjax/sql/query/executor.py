@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from symjax.errors import SqlError, UnsupportedSqlError
+from symjax.sql.cell_values import EXACT_INT_LIMIT, may_leave_exact_range
 from symjax.sql.per_table import PerTable
 from symjax.sql.query import _kernels as K
 from symjax.sql.query.plan import (
@@ -58,7 +59,6 @@ _CMP_CODES = {"=": K.OP_EQ, "!=": K.OP_NE, "<": K.OP_LT, ">": K.OP_GT, "<=": K.O
 _AGG_CODES = {"count": K.AGG_COUNT, "sum": K.AGG_SUM, "avg": K.AGG_AVG, "min": K.AGG_MIN, "max": K.AGG_MAX}
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EMPTY_F = np.zeros(0, dtype=np.float64)
-_EXACT_LIMIT = 2**53
 
 
 @dataclass(slots=True)
@@ -93,7 +93,7 @@ class _TableArrays:
             self.keys[j] = table.sort_keys(j)
             if self.is_integer[j]:
                 self.ints[j] = table.data[j]
-                if n and int(np.max(np.abs(self.ints[j].astype(np.float64)))) * n >= _EXACT_LIMIT:
+                if may_leave_exact_range(self.ints[j]):
                     self.exact = False
         self.by_rank = table.strings_by_rank()
         self.rank_of = {s: float(r) for r, s in enumerate(self.by_rank)}
@@ -453,7 +453,7 @@ def _sql_compare(op: str, a: Any, b: Any) -> int:
 def _has_large_literal(node: Any) -> bool:
     """Whether a step plan holds an integer literal the kernels' float64 keys round."""
     if isinstance(node, Literal):
-        return isinstance(node.value, int) and abs(node.value) >= _EXACT_LIMIT
+        return isinstance(node.value, int) and abs(node.value) >= EXACT_INT_LIMIT
     if isinstance(node, (list, tuple)):
         return any(_has_large_literal(x) for x in node)
     if hasattr(node, "__dataclass_fields__"):
