@@ -1,7 +1,7 @@
 """Weights out: a symjax T5 as a Hugging Face checkpoint or as a t5x checkpoint.
 
-The exporters walk the same layout tables as the importers (:func:`~symjax.model.weights.hf_layout`,
-:func:`~symjax.model.weights.t5x_layout`), applying each row's inverse transform, so
+The exporters walk the same layout tables as the importers (:func:`~symjax.model.layouts.hf_layout`,
+:func:`~symjax.model.layouts.t5x_layout`), applying each row's inverse transform, so
 ``import(export(params)) == params`` exactly (``tests/test_export.py``).
 
 * :func:`export_hf_checkpoint` writes ``config.json`` (the ``google/flan-t5-*`` layout:
@@ -37,7 +37,7 @@ import numpy as np
 
 from symjax.errors import CheckpointError, OutputError
 from symjax.model.config import T5Config
-from symjax.model.weights import hf_layout, t5x_layout
+from symjax.model.layouts import hf_layout, t5x_layout
 
 __all__ = ["export_hf_checkpoint", "export_t5x_checkpoint", "hf_config_dict",
            "T5X_CHECKPOINT_VERSION"]

@@ -11,8 +11,8 @@
   ``config.json`` and an orbax checkpoint ``params/``; the round trip is exact, and
   :func:`load_checkpoint` can restore straight onto ``NamedSharding``s.
 
-Every importer builds the full expected name list from the config (:func:`hf_layout`,
-:func:`t5x_layout`: one row per source tensor, with its symjax path, layer index on the
+Every importer builds the full expected name list from the config
+(:mod:`symjax.model.layouts`: one row per source tensor, with its symjax path, layer index on the
 stacked ``layers`` axis, expected shape and transform), so a missing, extra or mis-shaped
 tensor is a :class:`CheckpointError` that names it, and a checkpoint of another size fails
 first with the config fields that differ (``d_model: expected 2048, found 768``). Checkpoint paths must be local (copy
@@ -20,7 +20,6 @@ first with the config fields that differ (``d_model: expected 2048, found 768``)
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -32,6 +31,14 @@ import numpy as np
 
 from symjax.errors import CheckpointError, OutputError, SymjaxError
 from symjax.model.config import T5Config, config_mismatches, from_hf_config
+from symjax.model.layouts import (
+    HF_EMBEDDING_ALIASES,
+    HF_IGNORED,
+    LayoutEntry,
+    ParamPath,
+    hf_layout,
+    t5x_layout,
+)
 from symjax.model.t5 import abstract_params
 
 __all__ = [
@@ -40,8 +47,6 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "read_checkpoint_config",
-    "hf_layout",
-    "t5x_layout",
     "FORMAT_VERSION",
 ]
 
@@ -50,166 +55,7 @@ _CONFIG_FILE = "config.json"
 _PARAMS_DIR = "params"
 _MAX_NAMES_SHOWN = 8
 
-ParamPath = tuple[str, ...]
 Params = dict[str, Any]
-
-
-# ---------------------------------------------------------------------------------------
-# Layout tables: source tensor name -> symjax parameter path, expected source shape and
-# the transform from the source array to symjax's array.
-# ---------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-    source: str
-    target: ParamPath
-    source_shapes: tuple[tuple[int, ...], ...]  # accepted shapes, first is canonical
-    transform: Callable[[np.ndarray], np.ndarray]
-    layer: int | None = None  # index on the stacked ``layers`` axis of ``target``
-    transposed: bool = False  # whether ``transform`` transposes (then reshapes)
-
-    def to_source(self, value: np.ndarray) -> np.ndarray:
-        """The inverse of ``transform``: symjax's array (one layer of it) in the source's
-        canonical shape, as the export writes it."""
-        value = np.asarray(value)
-        if self.transposed:
-            return np.ascontiguousarray(value.reshape(self.source_shapes[0][::-1]).T)
-        return np.ascontiguousarray(value.reshape(self.source_shapes[0]))
-
-
-def _identity(x: np.ndarray) -> np.ndarray:
-    return x
-
-
-def _transpose(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x.T)
-
-
-def _attention_entries(config: T5Config, source: Callable[[str], str], target: ParamPath,
-                       *, layout: str, layer: int) -> list[_Entry]:
-    d, h, k = config.d_model, config.num_heads, config.head_dim
-    entries = []
-    for src, dst in (("q", "query"), ("k", "key"), ("v", "value"), ("o", "out")):
-        is_out = dst == "out"
-        shape = (h, k, d) if is_out else (d, h, k)
-        if layout == "hf":
-            # torch Linear weights are [out_features, in_features].
-            source_shape = (d, h * k) if is_out else (h * k, d)
-            transform = (lambda x, s=shape: np.ascontiguousarray(x.T).reshape(s))
-            name = source(src)
-            accepted: tuple[tuple[int, ...], ...] = (source_shape,)
-        else:
-            # t5x keeps attention kernels flattened: [embed, joined_kv] / [joined_kv, embed].
-            accepted = ((h * k, d) if is_out else (d, h * k), shape)
-            transform = (lambda x, s=shape: np.ascontiguousarray(x).reshape(s))
-            name = source(dst)
-        entries.append(_Entry(name, target + (dst, "kernel"), accepted, transform, layer,
-                              transposed=layout == "hf"))
-    return entries
-
-
-def hf_layout(config: T5Config) -> list[_Entry]:
-    """The tensors of a Hugging Face T5 1.1 checkpoint and where each goes."""
-    d, f, v = config.d_model, config.d_ff, config.vocab_size
-    buckets, h = config.relative_attention_num_buckets, config.num_heads
-    entries = [
-        _Entry("shared.weight", ("token_embedder", "embedding"), ((v, d),), _identity),
-        _Entry("lm_head.weight", ("decoder", "logits_dense", "kernel"), ((v, d),), _transpose, transposed=True),
-        _Entry("encoder.final_layer_norm.weight", ("encoder", "encoder_norm", "scale"),
-               ((d,),), _identity),
-        _Entry("decoder.final_layer_norm.weight", ("decoder", "decoder_norm", "scale"),
-               ((d,),), _identity),
-    ]
-    for stack in ("encoder", "decoder"):
-        entries.append(_Entry(
-            f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-            (stack, "relpos_bias", "rel_embedding"), ((buckets, h),), _transpose, transposed=True,
-        ))
-
-    def mlp(prefix: str, target: ParamPath, layer: int) -> list[_Entry]:
-        return [
-            _Entry(f"{prefix}.DenseReluDense.wi_0.weight", target + ("wi_0", "kernel"),
-                   ((f, d),), _transpose, layer, transposed=True),
-            _Entry(f"{prefix}.DenseReluDense.wi_1.weight", target + ("wi_1", "kernel"),
-                   ((f, d),), _transpose, layer, transposed=True),
-            _Entry(f"{prefix}.DenseReluDense.wo.weight", target + ("wo", "kernel"),
-                   ((d, f),), _transpose, layer, transposed=True),
-        ]
-
-    def norm(name: str, target: ParamPath, layer: int) -> _Entry:
-        return _Entry(name, target + ("scale",), ((d,),), _identity, layer)
-
-    for i in range(config.num_encoder_layers):
-        hf, sj = f"encoder.block.{i}.layer", ("encoder", "layers")
-        entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.0.SelfAttention.{p}.weight",
-                                      sj + ("attention",), layout="hf", layer=i)
-        entries.append(norm(f"{hf}.0.layer_norm.weight", sj + ("pre_attention_layer_norm",), i))
-        entries += mlp(f"{hf}.1", sj + ("mlp",), i)
-        entries.append(norm(f"{hf}.1.layer_norm.weight", sj + ("pre_mlp_layer_norm",), i))
-    for i in range(config.num_decoder_layers):
-        hf, sj = f"decoder.block.{i}.layer", ("decoder", "layers")
-        entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.0.SelfAttention.{p}.weight",
-                                      sj + ("self_attention",), layout="hf", layer=i)
-        entries.append(norm(f"{hf}.0.layer_norm.weight",
-                            sj + ("pre_self_attention_layer_norm",), i))
-        entries += _attention_entries(config, lambda p, hf=hf: f"{hf}.1.EncDecAttention.{p}.weight",
-                                      sj + ("encoder_decoder_attention",), layout="hf", layer=i)
-        entries.append(norm(f"{hf}.1.layer_norm.weight",
-                            sj + ("pre_cross_attention_layer_norm",), i))
-        entries += mlp(f"{hf}.2", sj + ("mlp",), i)
-        entries.append(norm(f"{hf}.2.layer_norm.weight", sj + ("pre_mlp_layer_norm",), i))
-    return entries
-
-
-# Tensors Hugging Face checkpoints may carry that symjax does not need: the embedding
-# aliases (checked equal to ``shared.weight``) and a cross-attention bias that T5 never uses.
-_HF_EMBEDDING_ALIASES = ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight")
-_HF_IGNORED = ("decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight",)
-
-
-def t5x_layout(config: T5Config) -> list[_Entry]:
-    """The ``target/...`` tensors of a t5x T5 1.1 checkpoint and where each goes."""
-    d, f, v = config.d_model, config.d_ff, config.vocab_size
-    buckets, h = config.relative_attention_num_buckets, config.num_heads
-
-    def same(path: ParamPath, shape: tuple[int, ...]) -> _Entry:
-        return _Entry("/".join(path), path, (shape,), _identity)
-
-    def stacked(stack: str, index: int, path: ParamPath, shape: tuple[int, ...]) -> _Entry:
-        source = "/".join((stack, f"layers_{index}") + path)
-        return _Entry(source, (stack, "layers") + path, (shape,), _identity, index)
-
-    entries = [
-        same(("token_embedder", "embedding"), (v, d)),
-        same(("decoder", "logits_dense", "kernel"), (d, v)),
-        same(("encoder", "encoder_norm", "scale"), (d,)),
-        same(("decoder", "decoder_norm", "scale"), (d,)),
-        same(("encoder", "relpos_bias", "rel_embedding"), (h, buckets)),
-        same(("decoder", "relpos_bias", "rel_embedding"), (h, buckets)),
-    ]
-
-    def layer(stack: str, index: int, attentions: tuple[str, ...], norms: tuple[str, ...]
-              ) -> list[_Entry]:
-        base = (stack, f"layers_{index}")
-        out = []
-        for attention in attentions:
-            out += _attention_entries(
-                config, lambda p, a=attention: "/".join(base + (a, p, "kernel")),
-                (stack, "layers", attention), layout="t5x", layer=index,
-            )
-        out += [stacked(stack, index, ("mlp", "wi_0", "kernel"), (d, f)),
-                stacked(stack, index, ("mlp", "wi_1", "kernel"), (d, f)),
-                stacked(stack, index, ("mlp", "wo", "kernel"), (f, d))]
-        out += [stacked(stack, index, (n, "scale"), (d,)) for n in norms]
-        return out
-
-    for i in range(config.num_encoder_layers):
-        entries += layer("encoder", i, ("attention",),
-                         ("pre_attention_layer_norm", "pre_mlp_layer_norm"))
-    for i in range(config.num_decoder_layers):
-        entries += layer("decoder", i, ("self_attention", "encoder_decoder_attention"),
-                         ("pre_self_attention_layer_norm", "pre_cross_attention_layer_norm",
-                          "pre_mlp_layer_norm"))
-    return entries
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,7 +119,7 @@ def _size_mismatches(available: Mapping[str, tuple[int, ...]], kind: str,
             for field, value in found.items() if expected[field] != value]
 
 
-def _convert(*, entries: list[_Entry], available: Mapping[str, tuple[int, ...]],
+def _convert(*, entries: list[LayoutEntry], available: Mapping[str, tuple[int, ...]],
              read: Callable[[str], np.ndarray], ignored: set[str], config: T5Config,
              source: str, kind: str) -> Params:
     """Check size, names and shapes against ``entries``, then read and transform each."""
@@ -422,7 +268,7 @@ def import_hf_checkpoint(*, directory: str, config: T5Config | None = None
             f"{directory!r} has no lm_head.weight: a tied-embedding checkpoint (T5 1.0 "
             "layout); T5 1.1 / Flan-T5 have a separate output head"
         )
-    for alias in _HF_EMBEDDING_ALIASES:
+    for alias in HF_EMBEDDING_ALIASES:
         if alias in available and "shared.weight" in available:
             if not np.array_equal(read(alias), read("shared.weight")):
                 raise CheckpointError(
@@ -430,7 +276,7 @@ def import_hf_checkpoint(*, directory: str, config: T5Config | None = None
                     "token embedding between encoder and decoder"
                 )
     params = _convert(entries=hf_layout(config), available=available, read=read,
-                      ignored=set(_HF_EMBEDDING_ALIASES) | set(_HF_IGNORED), config=config,
+                      ignored=set(HF_EMBEDDING_ALIASES) | set(HF_IGNORED), config=config,
                       source=f"Hugging Face checkpoint {directory!r}", kind="hf")
     return config, params
 
