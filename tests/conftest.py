@@ -30,3 +30,17 @@ def byte_tasks_on_fixture_data():
     yield
     T.set_data_dir(None)
     T.set_vocabulary(None)
+
+
+def assert_trees_equal(a, b):
+    """Two parameter trees with the same paths, dtypes and values, exactly."""
+    import jax
+    import numpy as np
+
+    flat_a = jax.tree_util.tree_flatten_with_path(a)[0]
+    flat_b = dict(jax.tree_util.tree_flatten_with_path(b)[0])
+    assert [p for p, _ in flat_a] == list(flat_b)
+    for path, leaf in flat_a:
+        other = np.asarray(flat_b[path])
+        assert np.asarray(leaf).dtype == other.dtype, path
+        np.testing.assert_array_equal(np.asarray(leaf), other, err_msg=str(path))

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_trees_equal
 from safetensors.numpy import load_file
 
 from symjax.errors import CheckpointError, OutputError
@@ -29,16 +30,6 @@ def small_params():
     return jax.tree.map(np.asarray, init_params(config=SMALL, rng=jax.random.key(3)))
 
 
-def _assert_trees_equal(a, b):
-    flat_a = jax.tree_util.tree_flatten_with_path(a)[0]
-    flat_b = dict(jax.tree_util.tree_flatten_with_path(b)[0])
-    assert [p for p, _ in flat_a] == list(flat_b)
-    for path, leaf in flat_a:
-        other = np.asarray(flat_b[path])
-        assert np.asarray(leaf).dtype == other.dtype, path
-        np.testing.assert_array_equal(np.asarray(leaf), other, err_msg=str(path))
-
-
 # --- Hugging Face ---------------------------------------------------------------------------
 def test_hf_round_trip_is_exact_on_the_fixture(tmp_path):
     config, params = import_hf_checkpoint(directory=FIXTURE)
@@ -47,7 +38,7 @@ def test_hf_round_trip_is_exact_on_the_fixture(tmp_path):
     assert files == ["config.json", "model.safetensors"]
     again_config, again = import_hf_checkpoint(directory=str(out))
     assert again_config == config
-    _assert_trees_equal(params, again)
+    assert_trees_equal(params, again)
     # Every tensor transformers saved comes back bit for bit under its own name.
     original, exported = load_file(os.path.join(FIXTURE, "model.safetensors")), load_file(str(out / "model.safetensors"))
     assert sorted(exported) == sorted(original)
@@ -61,7 +52,7 @@ def test_hf_round_trip_bfloat16_and_refusals(tmp_path, small_params):
     config = SMALL.replace(param_dtype="bfloat16")
     params = jax.tree.map(lambda x: x.astype(jnp.bfloat16), small_params)
     export_hf_checkpoint(directory=str(tmp_path / "bf16"), params=params, config=config)
-    _assert_trees_equal(params, import_hf_checkpoint(directory=str(tmp_path / "bf16"), config=config)[1])
+    assert_trees_equal(params, import_hf_checkpoint(directory=str(tmp_path / "bf16"), config=config)[1])
     with pytest.raises(OutputError, match="exists; choose a new output directory"):
         export_hf_checkpoint(directory=str(tmp_path / "bf16"), params=params, config=config)
     broken = jax.tree.map(lambda x: x, small_params)
@@ -83,7 +74,7 @@ def test_t5x_round_trip_is_exact_and_has_t5x_layout(tmp_path, small_params, dtyp
     directory = tmp_path / "checkpoint_1200"
     names = export_t5x_checkpoint(directory=str(directory), params=params, config=config, step=1200)
     assert "target/encoder/layers_1/attention/query/kernel" in names
-    _assert_trees_equal(params, import_t5x_checkpoint(directory=str(directory), config=config))
+    assert_trees_equal(params, import_t5x_checkpoint(directory=str(directory), config=config))
     # What t5x.checkpoints.Checkpointer.restore reads: the msgpack file, version >= 2, the
     # optimizer state dict, and per parameter a zarr spec whose kvstore path is relative to the
     # checkpoint directory.
@@ -126,13 +117,13 @@ def test_convert_tool_exports_a_run_directory(tmp_path, small_params):
     assert f"from step 7 of {run}/checkpoints/7" in done.stdout
     config, params = import_hf_checkpoint(directory=str(tmp_path / "hf"))
     assert config == SMALL.replace(name="custom")
-    _assert_trees_equal(small_params, params)
+    assert_trees_equal(small_params, params)
     assert json.loads((tmp_path / "hf" / "tokenizer_config.json").read_text())["tokenizer_class"] == "ByT5Tokenizer"
 
     done = _convert("--from=symjax", "--to=t5x", f"--input={run}/checkpoints/7",
                     f"--output={tmp_path / 'checkpoint_7'}")
     assert done.returncode == 0, done.stderr
-    _assert_trees_equal(small_params, import_t5x_checkpoint(directory=str(tmp_path / "checkpoint_7"), config=SMALL))
+    assert_trees_equal(small_params, import_t5x_checkpoint(directory=str(tmp_path / "checkpoint_7"), config=SMALL))
 
     # The default vocabulary lives on gs://: the weights are written, and the output says why
     # there is no tokenizer and what to do.

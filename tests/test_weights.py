@@ -11,13 +11,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_trees_equal
 from safetensors.numpy import load_file, save_file
 
 from symjax.errors import CheckpointError
 from symjax.model import (T5, T5Config, from_name, greedy_decode, import_hf_checkpoint,
                           import_t5x_checkpoint, init_params, load_checkpoint,
                           relative_position_bucket, save_checkpoint)
-from symjax.model.weights import t5x_layout
+from symjax.model.layouts import t5x_layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "hf_t5_tiny")
@@ -35,16 +36,6 @@ def reference():
 @pytest.fixture(scope="module")
 def small_params():
     return jax.tree.map(np.asarray, init_params(config=SMALL, rng=jax.random.key(7)))
-
-
-def _assert_trees_equal(a, b):
-    flat_a = jax.tree_util.tree_flatten_with_path(a)[0]
-    flat_b = dict(jax.tree_util.tree_flatten_with_path(b)[0])
-    assert [p for p, _ in flat_a] == list(flat_b)
-    for path, leaf in flat_a:
-        other = np.asarray(flat_b[path])
-        assert np.asarray(leaf).dtype == other.dtype, path
-        np.testing.assert_array_equal(np.asarray(leaf), other, err_msg=str(path))
 
 
 # --- Hugging Face parity ----------------------------------------------------------------------
@@ -195,13 +186,13 @@ def test_t5x_tensorstore_layout_imports_exactly(tmp_path, small_params):
     _write_t5x_tensorstore(directory, target, inline={"decoder/decoder_norm/scale"})
     assert os.path.isdir(os.path.join(directory,
                                       "target.encoder.layers_0.attention.query.kernel"))
-    _assert_trees_equal(small_params, import_t5x_checkpoint(directory=directory, config=SMALL))
+    assert_trees_equal(small_params, import_t5x_checkpoint(directory=directory, config=SMALL))
 
 
 def test_t5x_orbax_layout_imports_exactly(tmp_path, small_params):
     directory = str(tmp_path / "checkpoint_5")
     _write_t5x_orbax(directory, _t5x_target(small_params, SMALL))
-    _assert_trees_equal(small_params, import_t5x_checkpoint(directory=directory, config=SMALL))
+    assert_trees_equal(small_params, import_t5x_checkpoint(directory=directory, config=SMALL))
 
 
 def test_t5x_errors_name_the_tensor_and_both_shapes(tmp_path, small_params):
@@ -236,7 +227,7 @@ def test_own_format_round_trips_exactly(tmp_path, small_params, dtype):
     save_checkpoint(directory=str(tmp_path / "ckpt"), params=params, config=config)
     loaded_config, loaded = load_checkpoint(directory=str(tmp_path / "ckpt"))
     assert loaded_config == config
-    _assert_trees_equal(params, jax.tree.map(np.asarray, loaded))
+    assert_trees_equal(params, jax.tree.map(np.asarray, loaded))
     sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     _, placed = load_checkpoint(directory=str(tmp_path / "ckpt"), config=config,
                                 shardings=jax.tree.map(lambda _: sharding, params))
@@ -268,7 +259,7 @@ def test_convert_tool_hf_and_t5x(tmp_path, small_params):
     done = _convert("--from=hf", f"--input={FIXTURE}", f"--output={out}")
     assert done.returncode == 0, done.stderr
     config, params = load_checkpoint(directory=str(out))
-    _assert_trees_equal(import_hf_checkpoint(directory=FIXTURE)[1],
+    assert_trees_equal(import_hf_checkpoint(directory=FIXTURE)[1],
                         jax.tree.map(np.asarray, params))
 
     t5x_dir = str(tmp_path / "t5x")
@@ -280,7 +271,7 @@ def test_convert_tool_hf_and_t5x(tmp_path, small_params):
     assert done.returncode == 0, done.stderr
     config, params = load_checkpoint(directory=str(tmp_path / "from_t5x"))
     assert config == SMALL.replace(param_dtype="bfloat16")
-    _assert_trees_equal(jax.tree.map(lambda x: x.astype(jnp.bfloat16), small_params),
+    assert_trees_equal(jax.tree.map(lambda x: x.astype(jnp.bfloat16), small_params),
                         jax.tree.map(np.asarray, params))
 
     done = _convert("--from=t5x", f"--input={t5x_dir}", f"--output={tmp_path / 'x'}",
