@@ -3,6 +3,7 @@ r"""End-to-end speed of the SQL-execution stream against the SQLite path, side b
     python tools/benchmark_data_core.py --num_examples=100000
     python tools/benchmark_data_core.py --memory_examples=10000000   # memory stays flat
     python tools/benchmark_data_core.py --queries_per_table=32       # another stream config
+    python tools/benchmark_data_core.py --per_family                 # also each family alone
 
 1. The stream: ``symjax.sql.examples`` on synthetic WTQ-sized tables, one core, counting
    everything (table generation, truncation, sampling, numba execution, SQL rendering,
@@ -16,6 +17,9 @@ round times the stream, then the SQLite path on that round's examples, and gives
 The last line is ``examples_per_s=<n> sqlite_examples_per_s=<n> ratio=<x>``: the median
 rate of each path over the rounds, and the median of the rounds' ratios (on a noisy shared
 host the paired ratio is steadier than a ratio of medians taken from different rounds).
+``--per_family`` first prints one line per query family, the stream drawing that family
+alone against the SQLite path on its examples (``--family_examples`` each, the SQLite path
+on a fifth of them), in ``--family_rounds`` alternating rounds.
 """
 from __future__ import annotations
 
@@ -38,6 +42,9 @@ flags.DEFINE_integer("memory_examples", 0, "If > 0, also run this many examples 
 flags.DEFINE_bool("pin_core", True, "Pin the process to one CPU core.")
 flags.DEFINE_integer("queries_per_table", None,
                      "StreamConfig.queries_per_table of the measured stream (default: StreamConfig's).")
+flags.DEFINE_bool("per_family", False, "Also measure each query family alone.")
+flags.DEFINE_integer("family_examples", 10_000, "Examples per family and round (--per_family).")
+flags.DEFINE_integer("family_rounds", 3, "Alternating rounds per family (--per_family).")
 flags.DEFINE_enum("clock", "wall", ["wall", "cpu"],
                   "wall: time.perf_counter; cpu: time.process_time (this process's CPU time, which "
                   "leaves out the time a shared host's other tenants hold the core).")
@@ -94,27 +101,46 @@ def main(argv):
     _sqlite_path(_prepare(warm[:500]))
 
     clock = time.perf_counter if FLAGS.clock == "wall" else time.process_time
-    stream_rates, sqlite_rates, ratios = [], [], []
-    for r in range(FLAGS.rounds):
+
+    def one_round(it, num_examples, sqlite_examples):
         gc.collect()
-        it = examples(FLAGS.seed + 100 * r)
         kept = []
         t0 = clock()
         # Keep only the examples the SQLite path needs: a consumer (seqio, a file writer)
         # does not hold the stream in memory either.
-        for i, e in enumerate(itertools.islice(it, FLAGS.num_examples)):
-            if i < FLAGS.sqlite_examples:
+        for i, e in enumerate(itertools.islice(it, num_examples)):
+            if i < sqlite_examples:
                 kept.append(e)
-        dt = clock() - t0
-        stream_rates.append(FLAGS.num_examples / dt)
+        stream_rate = num_examples / (clock() - t0)
         batch = _prepare(kept)
         del kept
         gc.collect()
         t0 = clock()
         _sqlite_path(batch)
-        dt = clock() - t0
-        sqlite_rates.append(len(batch) / dt)
-        ratios.append(stream_rates[-1] / sqlite_rates[-1])
+        sqlite_rate = len(batch) / (clock() - t0)
+        return stream_rate, sqlite_rate
+
+    if FLAGS.per_family:
+        import dataclasses
+
+        from symjax.sql.query.families import FAMILIES, SamplerConfig
+
+        for family in FAMILIES:
+            one = dataclasses.replace(config, sampler=SamplerConfig(family_weights={family: 1.0}))
+            list(itertools.islice(stream_examples(FLAGS.seed + 1, config=one), 500))  # compile
+            rates = [one_round(stream_examples(FLAGS.seed + 100 * r, config=one), FLAGS.family_examples,
+                               FLAGS.family_examples // 5) for r in range(FLAGS.family_rounds)]
+            ex = statistics.median(a for a, _ in rates)
+            sq = statistics.median(b for _, b in rates)
+            ratio = statistics.median(a / b for a, b in rates)
+            print(f"family={family} examples_per_s={ex:.0f} sqlite_examples_per_s={sq:.0f} ratio={ratio:.2f}")
+
+    stream_rates, sqlite_rates, ratios = [], [], []
+    for r in range(FLAGS.rounds):
+        a, b = one_round(examples(FLAGS.seed + 100 * r), FLAGS.num_examples, FLAGS.sqlite_examples)
+        stream_rates.append(a)
+        sqlite_rates.append(b)
+        ratios.append(a / b)
         print(f"round {r}: stream {stream_rates[-1]:,.0f} examples/s, sqlite path {sqlite_rates[-1]:,.0f} "
               f"examples/s, ratio {ratios[-1]:.2f}")
 

@@ -15,16 +15,19 @@ from symjax.sql.lane._layout import (
     L_PREFIX,
     L_TENTHS,
     MAX_TERMS,
+    NO_COLUMN,
     NO_GROUP,
     NO_LIMIT,
     S_AGG,
     S_AGG_COL,
     S_CONJ,
     S_GROUP,
+    S_HAVING_COL,
     S_HAVING_OP,
     S_LIMIT,
     S_NTERMS,
     S_PROJ,
+    S_PROJ2,
     S_TERMS,
     SELECT_BASE,
     SELECT_WIDTH,
@@ -331,6 +334,8 @@ def init_select(ir, s):
     ir[s + S_GROUP] = NO_GROUP
     ir[s + S_HAVING_OP] = -1
     ir[s + S_LIMIT] = NO_LIMIT
+    ir[s + S_PROJ2] = NO_COLUMN
+    ir[s + S_HAVING_COL] = NO_COLUMN
 
 
 @njit

@@ -9,9 +9,13 @@ from symjax.sql.lane._conditions import sel, term
 from symjax.sql.lane._layout import (
     A_INT,
     A_REAL,
+    ARITH_ABS_MINUS,
     ARITH_PLUS,
     COLUMN_BASE,
     CONJ_OR,
+    EXPR_AGG,
+    EXPR_ORDER,
+    EXPR_PROJ,
     FIXED_BYTES,
     FIXED_OFF,
     IR_KIND,
@@ -19,14 +23,17 @@ from symjax.sql.lane._layout import (
     L_CELL,
     L_INT,
     L_TENTHS,
+    NO_COLUMN,
     NO_GROUP,
     NO_LIMIT,
     NONE_BYTES,
     ORDER_COUNT,
+    ORDER_COUNT_COLUMN,
     ORDER_NONE,
     PROJ_AGGREGATE,
     Q_ARITHMETIC,
     Q_SELECT,
+    Q_SET,
     ROWID,
     S_AGG,
     S_AGG_COL,
@@ -34,7 +41,13 @@ from symjax.sql.lane._layout import (
     S_CONJ,
     S_DESC,
     S_DISTINCT,
+    S_EXPR_ABS,
+    S_EXPR_AT,
+    S_EXPR_COL,
+    S_EXPR_OP,
     S_GROUP,
+    S_HAVING_AGG,
+    S_HAVING_COL,
     S_HAVING_N,
     S_HAVING_OP,
     S_LIMIT,
@@ -42,6 +55,7 @@ from symjax.sql.lane._layout import (
     S_ORDER,
     S_ORDER_COL,
     S_PROJ,
+    S_PROJ2,
     SPEC_INT,
     SPEC_PREFIX,
     SPEC_TENTHS,
@@ -55,9 +69,12 @@ from symjax.sql.lane._layout import (
     T_SCALAR,
     TERM_BETWEEN,
     TERM_CMP,
+    TERM_COLUMN,
     TERM_IN,
+    TERM_NULL,
     TEXTS_NEED_PYTHON,
     TEXTS_OK,
+    TK_ABS,
     TK_AGG0,
     TK_AND,
     TK_ASC,
@@ -71,6 +88,8 @@ from symjax.sql.lane._layout import (
     TK_GROUP,
     TK_HAVING,
     TK_IN,
+    TK_IS_NOT_NULL,
+    TK_IS_NULL,
     TK_LIKE,
     TK_LIMIT,
     TK_LPAREN,
@@ -82,6 +101,7 @@ from symjax.sql.lane._layout import (
     TK_ROWID,
     TK_RPAREN,
     TK_SELECT,
+    TK_SET0,
     TK_WHERE,
 )
 from symjax.sql.query import _kernels as K
@@ -118,14 +138,32 @@ def _emit_col(col, toks, p):
 
 
 @njit
+def _emit_expr(ir, s, a, toks, p):
+    """Column ``a``, or the column arithmetic of SELECT ``s`` with ``a`` on the left
+    (``"a" - "b"``, ``ABS("a" - "b")``)."""
+    take_abs = ir[s + S_EXPR_ABS] == 1
+    if take_abs:
+        toks[p] = TK_ABS
+        p += 1
+    p = _emit_col(a, toks, p)
+    toks[p] = TK_PLUS if ir[s + S_EXPR_OP] == ARITH_PLUS else TK_MINUS
+    p = _emit_col(ir[s + S_EXPR_COL], toks, p + 1)
+    if take_abs:
+        toks[p] = TK_RPAREN
+        p += 1
+    return p
+
+
+@njit
 def _emit_head(ir, s, toks, p):
-    """``SELECT [DISTINCT] expr FROM w``."""
+    """``SELECT [DISTINCT] expr[, column] FROM w``."""
     toks[p] = TK_SELECT
     p += 1
     if ir[s + S_DISTINCT] == 1:
         toks[p] = TK_DISTINCT
         p += 1
     proj = ir[s + S_PROJ]
+    expr_at = ir[s + S_EXPR_AT]
     if proj == PROJ_AGGREGATE:
         agg = ir[s + S_AGG]
         if agg == K.AGG_COUNT_STAR:
@@ -137,11 +175,19 @@ def _emit_head(ir, s, toks, p):
             if ir[s + S_AGG_DISTINCT] == 1:
                 toks[p] = TK_DISTINCT
                 p += 1
-            p = _emit_col(ir[s + S_AGG_COL], toks, p)
+            if expr_at == EXPR_AGG:
+                p = _emit_expr(ir, s, ir[s + S_AGG_COL], toks, p)
+            else:
+                p = _emit_col(ir[s + S_AGG_COL], toks, p)
             toks[p] = TK_RPAREN
             p += 1
+    elif expr_at == EXPR_PROJ:
+        p = _emit_expr(ir, s, proj, toks, p)
     else:
         p = _emit_col(proj, toks, p)
+    if ir[s + S_PROJ2] != NO_COLUMN:
+        toks[p] = TK_COMMA
+        p = _emit_col(ir[s + S_PROJ2], toks, p + 1)
     toks[p] = TK_FROM
     return p + 1
 
@@ -152,6 +198,12 @@ def _emit_term(ir, t, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, 
     col = ir[t + T_COL]
     p = _emit_col(col, toks, p)
     kind = ir[t + T_KIND]
+    if kind == TERM_NULL:
+        toks[p] = TK_IS_NULL if ir[t + T_OP] == 0 else TK_IS_NOT_NULL
+        return p + 1, nspec
+    if kind == TERM_COLUMN:
+        toks[p] = TK_OP0 + ir[t + T_OP]
+        return _emit_col(ir[t + T_AUX], toks, p + 1), nspec
     if kind == TERM_CMP:
         toks[p] = TK_OP0 + ir[t + T_OP]
         return _emit_literal(ir, t, 0, col, n_rows, cell_base, spec_base, toks, p + 1,
@@ -180,17 +232,29 @@ def _emit_term(ir, t, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, 
 
 
 @njit
-def _emit_tail(ir, s, toks, p):
+def _emit_tail(ir, s, toks, p, spec_base, spec_kind, spec_a, nspec):
     """``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``."""
     if ir[s + S_GROUP] != NO_GROUP:
         toks[p] = TK_GROUP
         p = _emit_col(ir[s + S_GROUP], toks, p + 1)
     if ir[s + S_HAVING_OP] >= 0:
         toks[p] = TK_HAVING
-        toks[p + 1] = TK_COUNT_STAR
-        toks[p + 2] = TK_OP0 + ir[s + S_HAVING_OP]
-        toks[p + 3] = TK_DIGIT0 + ir[s + S_HAVING_N]
-        p += 4
+        hagg = ir[s + S_HAVING_AGG]
+        if hagg == K.AGG_COUNT_STAR:
+            toks[p + 1] = TK_COUNT_STAR
+            toks[p + 2] = TK_OP0 + ir[s + S_HAVING_OP]
+            toks[p + 3] = TK_DIGIT0 + ir[s + S_HAVING_N]
+            p += 4
+        else:
+            toks[p + 1] = TK_AGG0 + hagg - 1
+            p = _emit_col(ir[s + S_HAVING_COL], toks, p + 2)
+            toks[p] = TK_RPAREN
+            toks[p + 1] = TK_OP0 + ir[s + S_HAVING_OP]
+            spec_kind[nspec] = SPEC_INT
+            spec_a[nspec] = ir[s + S_HAVING_N]
+            toks[p + 2] = spec_base + nspec
+            nspec += 1
+            p += 3
     order = ir[s + S_ORDER]
     if order != ORDER_NONE:
         toks[p] = TK_ORDER
@@ -198,6 +262,13 @@ def _emit_tail(ir, s, toks, p):
         if order == ORDER_COUNT:
             toks[p] = TK_COUNT_STAR
             p += 1
+        elif order == ORDER_COUNT_COLUMN:
+            toks[p] = TK_AGG0 + K.AGG_COUNT - 1
+            p = _emit_col(ir[s + S_ORDER_COL], toks, p + 1)
+            toks[p] = TK_RPAREN
+            p += 1
+        elif ir[s + S_EXPR_AT] == EXPR_ORDER:
+            p = _emit_expr(ir, s, ir[s + S_ORDER_COL], toks, p)
         else:
             p = _emit_col(ir[s + S_ORDER_COL], toks, p)
         toks[p] = TK_DESC if ir[s + S_DESC] == 1 else TK_ASC
@@ -206,7 +277,7 @@ def _emit_tail(ir, s, toks, p):
         toks[p] = TK_LIMIT
         toks[p + 1] = TK_DIGIT0 + ir[s + S_LIMIT]
         p += 2
-    return p
+    return p, nspec
 
 
 @njit
@@ -218,7 +289,7 @@ def _emit_sub(ir, s, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, s
         toks[p] = TK_WHERE if k == 0 else (TK_OR if ir[s + S_CONJ] == CONJ_OR else TK_AND)
         p, nspec = _emit_term(ir, term(s, k), n_rows, cell_base, spec_base, toks, p + 1,
                               spec_kind, spec_a, spec_b, nspec)
-    p = _emit_tail(ir, s, toks, p)
+    p, nspec = _emit_tail(ir, s, toks, p, spec_base, spec_kind, spec_a, nspec)
     toks[p] = TK_RPAREN
     return p + 1, nspec
 
@@ -226,17 +297,37 @@ def _emit_sub(ir, s, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, s
 @njit
 def emit_query(ir, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec):
     kind = ir[IR_KIND]
+    if kind == Q_SET:
+        p, nspec = _emit_select(ir, sel(1), n_rows, cell_base, spec_base, toks, p,
+                                spec_kind, spec_a, spec_b, nspec)
+        toks[p] = TK_SET0 + ir[IR_OP]
+        return _emit_select(ir, sel(2), n_rows, cell_base, spec_base, toks, p + 1,
+                            spec_kind, spec_a, spec_b, nspec)
     if kind != Q_SELECT:
         toks[p] = TK_SELECT
-        p, nspec = _emit_sub(ir, sel(1), n_rows, cell_base, spec_base, toks, p + 1,
+        p += 1
+        take_abs = kind == Q_ARITHMETIC and ir[IR_OP] == ARITH_ABS_MINUS
+        if take_abs:
+            toks[p] = TK_ABS
+            p += 1
+        p, nspec = _emit_sub(ir, sel(1), n_rows, cell_base, spec_base, toks, p,
                              spec_kind, spec_a, spec_b, nspec)
         if kind == Q_ARITHMETIC:
             toks[p] = TK_PLUS if ir[IR_OP] == ARITH_PLUS else TK_MINUS
         else:
             toks[p] = TK_OP0 + ir[IR_OP]
-        return _emit_sub(ir, sel(2), n_rows, cell_base, spec_base, toks, p + 1,
-                         spec_kind, spec_a, spec_b, nspec)
-    s = sel(0)
+        p, nspec = _emit_sub(ir, sel(2), n_rows, cell_base, spec_base, toks, p + 1,
+                             spec_kind, spec_a, spec_b, nspec)
+        if take_abs:
+            toks[p] = TK_RPAREN
+            p += 1
+        return p, nspec
+    return _emit_select(ir, sel(0), n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec)
+
+
+@njit
+def _emit_select(ir, s, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spec_b, nspec):
+    """A whole SELECT, whose WHERE terms may compare with a scalar sub-select."""
     p = _emit_head(ir, s, toks, p)
     for k in range(ir[s + S_NTERMS]):
         toks[p] = TK_WHERE if k == 0 else (TK_OR if ir[s + S_CONJ] == CONJ_OR else TK_AND)
@@ -256,7 +347,7 @@ def emit_query(ir, n_rows, cell_base, spec_base, toks, p, spec_kind, spec_a, spe
         else:
             p, nspec = _emit_term(ir, t, n_rows, cell_base, spec_base, toks, p,
                                   spec_kind, spec_a, spec_b, nspec)
-    return _emit_tail(ir, s, toks, p), nspec
+    return _emit_tail(ir, s, toks, p, spec_base, spec_kind, spec_a, nspec)
 
 
 @njit

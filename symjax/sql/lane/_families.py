@@ -2,6 +2,8 @@
 """
 from __future__ import annotations
 
+import numpy as np
+
 from symjax.sql._numba import njit
 from symjax.sql._random_kernels import uniform
 from symjax.sql.lane._conditions import (
@@ -23,9 +25,21 @@ from symjax.sql.lane._conditions import (
     where,
 )
 from symjax.sql.lane._layout import (
+    ARITH_ABS_MINUS,
     ARITH_MINUS,
     ARITH_PLUS,
     CONJ_AND,
+    EXPR_AGG,
+    EXPR_ORDER,
+    EXPR_PROJ,
+    F_ABS_DIFFERENCE,
+    F_COLUMN_ARITHMETIC,
+    F_COLUMN_COMPARE,
+    F_GROUP_COUNT_COLUMN,
+    F_HAVING_AGGREGATE,
+    F_MULTI_COLUMN,
+    F_NULL_TEST,
+    F_SET_OPERATION,
     F_ADJACENT,
     F_AGGREGATE,
     F_ARITHMETIC,
@@ -46,11 +60,23 @@ from symjax.sql.lane._layout import (
     IR_OP,
     ORDER_COLUMN,
     ORDER_COUNT,
+    ORDER_COUNT_COLUMN,
     PROJ_AGGREGATE,
     Q_ARITHMETIC,
     Q_COMPARISON,
     Q_SELECT,
+    Q_SET,
     ROWID,
+    S_EXPR_ABS,
+    S_EXPR_AT,
+    S_EXPR_COL,
+    S_EXPR_OP,
+    S_HAVING_AGG,
+    S_HAVING_COL,
+    S_PROJ2,
+    SET_EXCEPT,
+    SET_INTERSECT,
+    SET_UNION,
     S_AGG,
     S_AGG_COL,
     S_AGG_DISTINCT,
@@ -65,6 +91,7 @@ from symjax.sql.lane._layout import (
     S_ORDER,
     S_ORDER_COL,
     S_PROJ,
+    T_AUX,
     T_COL,
     T_KIND,
     T_OFFSET,
@@ -72,8 +99,10 @@ from symjax.sql.lane._layout import (
     T_SCALAR,
     TERM_BETWEEN,
     TERM_CMP,
+    TERM_COLUMN,
     TERM_IN,
     TERM_LIKE,
+    TERM_NULL,
     TERM_WIDTH,
 )
 from symjax.sql.query import _kernels as K
@@ -106,6 +135,20 @@ P_MAX = 0.5  # nested: MAX rather than MIN
 P_WHERE_NESTED = 0.3  # nested: a WHERE in the sub-select
 P_ABOVE_AVERAGE = 0.5  # nested: > AVG rather than < AVG
 P_NEXT_ROW = 0.6  # adjacent: the row after (rowid + 1) rather than before
+P_NOT_NULL = 0.5  # null_test: IS NOT NULL rather than IS NULL
+P_NULL_COUNT = 0.5  # null_test: SELECT COUNT(*) rather than a column
+P_AND_ANOTHER = 0.3  # null_test/column_compare: AND a condition on another column (difficulty > easy)
+P_COLUMN_COMPARE_COUNT = 0.4  # column_compare: SELECT COUNT(*) rather than a column
+P_NUMBERS_NOT_DATES = 0.8  # column_compare: two number columns when dates would also do
+P_EXPR_PROJECTED = 0.35  # column_arithmetic: SELECT "a" - "b" ... WHERE
+P_EXPR_AGGREGATED = 0.6  # column_arithmetic, otherwise: SUM/AVG/MIN/MAX of it (else ORDER BY it)
+P_EXPR_MINUS = 0.7  # column_arithmetic: "a" - "b" rather than "a" + "b"
+P_EXPR_ABS = 0.35  # column_arithmetic: ABS("a" - "b") inside an aggregate
+P_WHERE_EXPR = 0.4  # column_arithmetic: a WHERE beside an aggregate or ORDER BY
+P_HAVING_COUNT_COLUMN = 0.3  # having_aggregate: COUNT("col") rather than SUM/AVG/MIN/MAX
+P_SET_UNION = 0.3  # set_operation: UNION
+P_SET_INTERSECT = 0.4  # set_operation: INTERSECT (else EXCEPT)
+P_MULTI_ORDERED = 0.35  # multi_column: ORDER BY ... LIMIT rather than a WHERE
 
 
 @njit
@@ -144,6 +187,26 @@ def sample_family(state, family, view, keys, types, sbytes, soff, cfg, ir, scrat
         return _nested(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
     if family == F_ADJACENT:
         return _adjacent(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_NULL_TEST:
+        return _null_test(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_COLUMN_COMPARE:
+        return _column_compare(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_COLUMN_ARITHMETIC:
+        return _column_arithmetic(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_ABS_DIFFERENCE:
+        if not _two_scalars(state, view, keys, types, ir, scratch):
+            return False
+        ir[IR_KIND] = Q_ARITHMETIC
+        ir[IR_OP] = ARITH_ABS_MINUS
+        return True
+    if family == F_HAVING_AGGREGATE:
+        return _having_aggregate(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_GROUP_COUNT_COLUMN:
+        return _group_count_column(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_SET_OPERATION:
+        return _set_operation(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
+    if family == F_MULTI_COLUMN:
+        return _multi_column(state, view, keys, types, sbytes, soff, cfg, ir, scratch)
     return False
 
 
@@ -189,19 +252,26 @@ def _filter_one_column(state, family, view, keys, types, sbytes, soff, cfg, ir, 
     ir[s + S_PROJ] = scratch[below(state, np_)]
     ir[s + S_NTERMS] = 1
     if uniform(state) < P_SECOND_CONDITION and cfg[0] > 1:
-        # a second condition on another column, kept only when it is a single term
-        t1 = term(s, 1)
-        saved = ir[s + S_NTERMS]
-        tmp = sel(2)
-        if where(state, view, keys, types, sbytes, soff, cfg, col, ir, tmp, scratch):
-            if ir[tmp + S_NTERMS] == 1:
-                src = term(tmp, 0)
-                for q in range(TERM_WIDTH):
-                    ir[t1 + q] = ir[src + q]
-                ir[s + S_NTERMS] = saved + 1
-                ir[s + S_CONJ] = CONJ_AND
-        init_select(ir, tmp)
+        _and_another(state, view, keys, types, sbytes, soff, cfg, col, ir, s, scratch)
     return True
+
+
+@njit
+def _and_another(state, view, keys, types, sbytes, soff, cfg, col, ir, s, scratch):
+    """AND a condition on a column other than ``col`` to SELECT ``s``'s WHERE, kept only
+    when it is a single term (SELECT 2 is the scratch space; callers that use it do not
+    come here)."""
+    saved = ir[s + S_NTERMS]
+    t1 = term(s, saved)
+    tmp = sel(2)
+    if where(state, view, keys, types, sbytes, soff, cfg, col, ir, tmp, scratch):
+        if ir[tmp + S_NTERMS] == 1:
+            src = term(tmp, 0)
+            for q in range(TERM_WIDTH):
+                ir[t1 + q] = ir[src + q]
+            ir[s + S_NTERMS] = saved + 1
+            ir[s + S_CONJ] = CONJ_AND
+    init_select(ir, tmp)
 
 
 @njit
@@ -443,3 +513,239 @@ def _two_scalars(state, view, keys, types, ir, scratch):
         _count_scalar(state, view, col, ir, s1)
         _count_scalar(state, view, col, ir, s2)
     return not same_select(ir, s1, s2)
+
+
+# ---------------------------------------------------------------------------- the SQL people write
+@njit
+def _two_distinct(state, scratch, k):
+    """Two different entries of ``scratch[:k]`` (k >= 2)."""
+    i = below(state, k)
+    r = below(state, k - 1)
+    if r >= i:
+        r += 1
+    return scratch[i], scratch[r]
+
+
+@njit
+def _null_columns(nvals, n, out):
+    """Columns with both NULL and non-NULL cells."""
+    k = 0
+    for j in range(nvals.shape[0]):
+        if 0 < nvals[j] < n:
+            out[k] = j
+            k += 1
+    return k
+
+
+@njit
+def _project_other(state, nvals, a, b, ir, s, scratch):
+    """Project a non-empty column other than ``a`` and ``b`` (or one of them if there is
+    none); False if the table has no non-empty column."""
+    k = 0
+    for j in range(nvals.shape[0]):
+        if nvals[j] > 0 and j != a and j != b:
+            scratch[k] = j
+            k += 1
+    if k == 0:
+        k = non_empty_except(nvals, -100, scratch)
+    if k == 0:
+        return False
+    ir[s + S_PROJ] = scratch[below(state, k)]
+    return True
+
+
+@njit
+def _null_test(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    k = _null_columns(nvals, keys.shape[1], scratch)
+    if k == 0:
+        k = non_empty_except(nvals, -100, scratch)
+    if k == 0:
+        return False
+    col = scratch[below(state, k)]
+    t = term(s, 0)
+    ir[t + T_KIND] = TERM_NULL
+    ir[t + T_COL] = col
+    ir[t + T_SCALAR] = -1
+    ir[t + T_OP] = 1 if uniform(state) < P_NOT_NULL else 0
+    ir[s + S_NTERMS] = 1
+    if uniform(state) < P_NULL_COUNT:
+        ir[s + S_PROJ] = PROJ_AGGREGATE
+        ir[s + S_AGG] = K.AGG_COUNT_STAR
+    elif not _project_other(state, nvals, col, col, ir, s, scratch):
+        return False
+    if uniform(state) < P_AND_ANOTHER and cfg[0] > 1:
+        _and_another(state, view, keys, types, sbytes, soff, cfg, col, ir, s, scratch)
+    return True
+
+
+@njit
+def _column_compare(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    m = types.shape[0]
+    numbers = cols_of(types, nvals, C_INTEGER, C_REAL, -1, scratch)
+    dates = cols_of(types, nvals, C_DATE, -1, -1, scratch[m:])
+    if numbers >= 2 and (dates < 2 or uniform(state) < P_NUMBERS_NOT_DATES):
+        a, b = _two_distinct(state, scratch, numbers)
+    elif dates >= 2:
+        a, b = _two_distinct(state, scratch[m:], dates)
+    else:
+        return False
+    t = term(s, 0)
+    ir[t + T_KIND] = TERM_COLUMN
+    ir[t + T_COL] = a
+    ir[t + T_AUX] = b
+    ir[t + T_SCALAR] = -1
+    ops = (K.OP_GT, K.OP_LT, K.OP_GE, K.OP_LE, K.OP_EQ, K.OP_NE)
+    ir[t + T_OP] = ops[min(5, int(uniform(state) * 5.2))]
+    ir[s + S_NTERMS] = 1
+    if uniform(state) < P_COLUMN_COMPARE_COUNT:
+        ir[s + S_PROJ] = PROJ_AGGREGATE
+        ir[s + S_AGG] = K.AGG_COUNT_STAR
+    elif not _project_other(state, nvals, a, b, ir, s, scratch):
+        return False
+    if uniform(state) < P_AND_ANOTHER and cfg[0] > 1:
+        _and_another(state, view, keys, types, sbytes, soff, cfg, a, ir, s, scratch)
+    return True
+
+
+@njit
+def _column_arithmetic(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    k = cols_of(types, nvals, C_INTEGER, C_REAL, -1, scratch)
+    if k < 2:
+        return False
+    a, b = _two_distinct(state, scratch, k)
+    ir[s + S_EXPR_COL] = b
+    ir[s + S_EXPR_OP] = ARITH_MINUS if uniform(state) < P_EXPR_MINUS else ARITH_PLUS
+    if uniform(state) < P_EXPR_PROJECTED:
+        ir[s + S_EXPR_AT] = EXPR_PROJ
+        ir[s + S_PROJ] = a
+        return where(state, view, keys, types, sbytes, soff, cfg, -100, ir, s, scratch)
+    if uniform(state) < P_EXPR_AGGREGATED:
+        ir[s + S_EXPR_AT] = EXPR_AGG
+        ir[s + S_PROJ] = PROJ_AGGREGATE
+        ir[s + S_AGG] = (K.AGG_SUM, K.AGG_AVG, K.AGG_MIN, K.AGG_MAX)[below(state, 4)]
+        ir[s + S_AGG_COL] = a
+        if ir[s + S_EXPR_OP] == ARITH_MINUS and uniform(state) < P_EXPR_ABS:
+            ir[s + S_EXPR_ABS] = 1
+        maybe_where(state, view, keys, types, sbytes, soff, cfg, P_WHERE_EXPR, a, ir, s, scratch)
+        return True
+    ir[s + S_EXPR_AT] = EXPR_ORDER
+    if not _project_other(state, nvals, a, b, ir, s, scratch):
+        return False
+    maybe_where(state, view, keys, types, sbytes, soff, cfg, P_WHERE_EXPR, a, ir, s, scratch)
+    ir[s + S_ORDER] = ORDER_COLUMN
+    ir[s + S_ORDER_COL] = a
+    ir[s + S_DESC] = 1 if uniform(state) < P_DESCENDING else 0
+    ir[s + S_LIMIT] = 1 if uniform(state) < P_LIMIT_ONE else 2 + int(uniform(state) * 2)
+    return True
+
+
+@njit
+def _having_aggregate(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    g = pick_from(state, scratch, repeated_cols(view, scratch))
+    if g < 0:
+        return False
+    n = np.int64(0)
+    if uniform(state) < P_HAVING_COUNT_COLUMN:
+        k = _null_columns(nvals, keys.shape[1], scratch)
+        if k == 0:
+            k = non_empty_except(nvals, g, scratch)
+        col = pick_from(state, scratch, k)
+        func = K.AGG_COUNT
+        ops = (K.OP_GE, K.OP_GT, K.OP_EQ)
+        op = ops[below(state, 3)]
+        n = np.int64(1 + below(state, 2))
+    else:
+        k = cols_of(types, nvals, C_INTEGER, C_REAL, -1, scratch)
+        col = pick_from(state, scratch, k)
+        func = (K.AGG_SUM, K.AGG_AVG, K.AGG_MIN, K.AGG_MAX)[below(state, 4)]
+        ops = (K.OP_GT, K.OP_LT, K.OP_GE, K.OP_LE)
+        op = ops[below(state, 4)]
+        if col >= 0:
+            n = np.int64(np.floor(keys[col, random_cell(state, view, col)] + 0.5))
+    if col < 0 or col == g:
+        return False
+    ir[s + S_PROJ] = g
+    ir[s + S_GROUP] = g
+    ir[s + S_HAVING_OP] = op
+    ir[s + S_HAVING_N] = n
+    ir[s + S_HAVING_AGG] = func
+    ir[s + S_HAVING_COL] = col
+    return True
+
+
+@njit
+def _group_count_column(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    g = pick_from(state, scratch, repeated_cols(view, scratch))
+    if g < 0:
+        return False
+    k = _null_columns(nvals, keys.shape[1], scratch)
+    if k == 0:
+        k = non_empty_except(nvals, g, scratch)
+    c = pick_from(state, scratch, k)
+    if c < 0 or c == g:
+        return False
+    ir[s + S_PROJ] = g
+    maybe_where(state, view, keys, types, sbytes, soff, cfg, P_WHERE_MOST_FREQUENT, g, ir, s, scratch)
+    ir[s + S_GROUP] = g
+    ir[s + S_ORDER] = ORDER_COUNT_COLUMN
+    ir[s + S_ORDER_COL] = c
+    ir[s + S_DESC] = 1 if uniform(state) < P_MOST_NOT_LEAST else 0
+    ir[s + S_LIMIT] = 1
+    return True
+
+
+@njit
+def _set_operation(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    k = cols_of(types, nvals, C_TEXT, C_INTEGER, C_DATE, scratch)
+    col = pick_from(state, scratch, k)
+    if col < 0:
+        return False
+    s1, s2 = sel(1), sel(2)
+    ir[s1 + S_PROJ] = col
+    ir[s2 + S_PROJ] = col
+    if not where(state, view, keys, types, sbytes, soff, cfg, col, ir, s1, scratch):
+        return False
+    if not where(state, view, keys, types, sbytes, soff, cfg, col, ir, s2, scratch):
+        return False
+    if same_select(ir, s1, s2):
+        return False
+    ir[IR_KIND] = Q_SET
+    u = uniform(state)
+    ir[IR_OP] = SET_UNION if u < P_SET_UNION else (SET_INTERSECT if u < P_SET_UNION + P_SET_INTERSECT
+                                                     else SET_EXCEPT)
+    return True
+
+
+@njit
+def _multi_column(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
+    nvals = view[1]
+    s = sel(0)
+    k = non_empty_except(nvals, -100, scratch)
+    if k < 2:
+        return False
+    a, b = _two_distinct(state, scratch, k)
+    ir[s + S_PROJ] = a
+    ir[s + S_PROJ2] = b
+    if uniform(state) < P_MULTI_ORDERED:
+        k = cols_of(types, nvals, C_INTEGER, C_REAL, C_DATE, scratch)
+        ocol = pick_from(state, scratch, k)
+        if ocol < 0:
+            return False
+        maybe_where(state, view, keys, types, sbytes, soff, cfg, P_WHERE_SUPERLATIVE, ocol, ir, s, scratch)
+        ir[s + S_ORDER] = ORDER_COLUMN
+        ir[s + S_ORDER_COL] = ocol
+        ir[s + S_DESC] = 1 if uniform(state) < P_DESCENDING else 0
+        ir[s + S_LIMIT] = 1 + below(state, 3)
+        return True
+    return where(state, view, keys, types, sbytes, soff, cfg, -100, ir, s, scratch)

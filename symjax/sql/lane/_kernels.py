@@ -106,10 +106,10 @@ def _sample_queries(seed, keys, ints, is_int, types, sbytes, soff, cfg, cdf,
     spec_b = spec[:, 2]
 
     ir = np.zeros(IR_WIDTH, dtype=np.int64)
-    tk = np.empty(cap + 1, dtype=np.int64)
-    tv = np.empty(cap + 1, dtype=np.int64)
-    tr = np.empty(cap + 1, dtype=np.float64)
-    tkey = np.empty(cap + 1, dtype=np.float64)
+    tk = np.empty(2 * cap + 2, dtype=np.int64)  # up to cap rows of up to two values
+    tv = np.empty(2 * cap + 2, dtype=np.int64)
+    tr = np.empty(2 * cap + 2, dtype=np.float64)
+    tkey = np.empty(2 * cap + 2, dtype=np.float64)
     kept = 0
     p = 0
     nspec = 0

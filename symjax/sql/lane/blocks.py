@@ -36,27 +36,31 @@ from symjax.sql.query.plan import (
     Arithmetic,
     Between,
     Column,
+    ColumnArithmetic,
     Compare,
     Comparison,
     Having,
     InList,
     Like,
     Literal,
+    NullTest,
     Or,
     OrderBy,
     Query,
     Scalar,
     Select,
+    SetOperation,
 )
 from symjax.sql.query.render import render_literal, tapexify
 from symjax.sql.table import DATE, INTEGER, REAL, TEXT, TYPE_CODES, Table, format_number
 from symjax.sql.text import _text_kernels as TXK
-from symjax.sql.text.answers import NULL_VALUE, canonical_value
+from symjax.sql.text.answers import NULL_VALUE, ROW_VALUE_SEPARATOR, canonical_value
 
 __all__ = ["Block", "sample_block", "sample_query", "decode_plan", "family_cdf"]
 
 _OPS = ("=", "!=", "<", ">", "<=", ">=")  # index = the kernels' OP_EQ .. OP_GE
 _AGGS = {1: "count", 2: "sum", 3: "avg", 4: "min", 5: "max"}
+_SET_OPS = ("UNION", "INTERSECT", "EXCEPT")  # index = SET_UNION .. SET_EXCEPT
 _FIXED_TAPEX = tuple(
     {LY.TK_FROM: "", LY.TK_ROWID: "id"}.get(i, text) for i, text in enumerate(LY.FIXED)
 )
@@ -239,10 +243,10 @@ class _Workspace:
         self.meta = np.zeros((num_queries, 3), dtype=np.int64)
         # one query's worth of margin: the kernel checks each query's size after writing it
         self.toks = np.zeros((num_queries + 1) * LY.MAX_TOKENS, dtype=np.int64)
-        self.atoks = np.zeros(num_queries * cap, dtype=np.int64)
+        self.atoks = np.zeros(num_queries * cap * 2, dtype=np.int64)  # rows of up to two values
         self.spec = np.zeros(((num_queries + 1) * LY.SPEC_PER_QUERY, 3), dtype=np.int64)
-        self.aspec = np.zeros((num_queries * cap, 2), dtype=np.int64)
-        self.areal = np.zeros(num_queries * cap, dtype=np.float64)
+        self.aspec = np.zeros((num_queries * cap * 2, 2), dtype=np.int64)
+        self.areal = np.zeros(num_queries * cap * 2, dtype=np.float64)
         self.used = np.zeros((num_queries + 1) * LY.MAX_TOKENS, dtype=np.int64)
 
 
@@ -292,6 +296,10 @@ def sample_block(
         answers = _token_answers(table, prep, ws, meta, natok, naspec)
     shown = sql if sql_style != "tapex" else _token_sql(table, prep, ws, meta, ntok, nspec, nused, True)
     plans = ws.plans[:kept].copy()
+    for k in np.flatnonzero(plans[:, LY.SELECT_BASE + LY.S_PROJ2] != LY.NO_COLUMN).tolist():
+        # several columns: the kernel writes the values row by row
+        a = answers[k]
+        answers[k] = tuple(ROW_VALUE_SEPARATOR.join(a[i:i + 2]) for i in range(0, len(a), 2))
     families = list(map(_FAMILY_NAME.__getitem__, plans[:, LY.IR_FAMILY].tolist()))
     return Block(table, sql, shown, answers, families, [row[0] == 1 for row in meta], plans)
 
@@ -409,6 +417,10 @@ def _decode_term(ir, t: int, table: Table):
     kind = int(ir[t + LY.T_KIND])
     col = int(ir[t + LY.T_COL])
     col = ROWID if col == LY.ROWID else col
+    if kind == LY.TERM_NULL:
+        return NullTest(col, negated=bool(ir[t + LY.T_OP]))
+    if kind == LY.TERM_COLUMN:
+        return Compare(col, _OPS[int(ir[t + LY.T_OP])], Column(int(ir[t + LY.T_AUX])))
     if kind == LY.TERM_CMP:
         op = _OPS[int(ir[t + LY.T_OP])]
         sc = int(ir[t + LY.T_SCALAR])
@@ -428,14 +440,26 @@ def _decode_term(ir, t: int, table: Table):
 
 def _decode_select(ir, s: int, table: Table) -> Select:
     proj = int(ir[s + LY.S_PROJ])
+    expr_at = int(ir[s + LY.S_EXPR_AT])
+
+    def expr(a: int):
+        op = "+" if ir[s + LY.S_EXPR_OP] == LY.ARITH_PLUS else "-"
+        return ColumnArithmetic(op, a, int(ir[s + LY.S_EXPR_COL]), abs=bool(ir[s + LY.S_EXPR_ABS]))
+
     if proj == LY.PROJ_AGGREGATE:
         agg = int(ir[s + LY.S_AGG])
         if agg == 0:
             project = Aggregate("count", None)
         else:
-            project = Aggregate(_AGGS[agg], int(ir[s + LY.S_AGG_COL]), distinct=bool(ir[s + LY.S_AGG_DISTINCT]))
+            col = int(ir[s + LY.S_AGG_COL])
+            project = Aggregate(_AGGS[agg], expr(col) if expr_at == LY.EXPR_AGG else col,
+                                distinct=bool(ir[s + LY.S_AGG_DISTINCT]))
+    elif expr_at == LY.EXPR_PROJ:
+        project = expr(proj)
     else:
         project = Column(ROWID if proj == LY.ROWID else proj)
+    if ir[s + LY.S_PROJ2] != LY.NO_COLUMN:
+        project = (project, Column(int(ir[s + LY.S_PROJ2])))
     terms = [_decode_term(ir, s + LY.S_TERMS + k * LY.TERM_WIDTH, table) for k in range(int(ir[s + LY.S_NTERMS]))]
     where = None
     if len(terms) == 1:
@@ -445,13 +469,20 @@ def _decode_select(ir, s: int, table: Table) -> Select:
     group = int(ir[s + LY.S_GROUP])
     having = None
     if ir[s + LY.S_HAVING_OP] >= 0:
-        having = Having(Aggregate("count", None), _OPS[int(ir[s + LY.S_HAVING_OP])], Literal(int(ir[s + LY.S_HAVING_N])))
+        hagg = int(ir[s + LY.S_HAVING_AGG])
+        aggregate = (Aggregate("count", None) if hagg == 0
+                     else Aggregate(_AGGS[hagg], int(ir[s + LY.S_HAVING_COL])))
+        having = Having(aggregate, _OPS[int(ir[s + LY.S_HAVING_OP])], Literal(int(ir[s + LY.S_HAVING_N])))
     order = int(ir[s + LY.S_ORDER])
     order_by = None
     if order == LY.ORDER_COLUMN:
-        order_by = OrderBy(Column(int(ir[s + LY.S_ORDER_COL])), descending=bool(ir[s + LY.S_DESC]))
+        ocol = int(ir[s + LY.S_ORDER_COL])
+        key = expr(ocol) if expr_at == LY.EXPR_ORDER else Column(ocol)
+        order_by = OrderBy(key, descending=bool(ir[s + LY.S_DESC]))
     elif order == LY.ORDER_COUNT:
         order_by = OrderBy(Aggregate("count", None), descending=bool(ir[s + LY.S_DESC]))
+    elif order == LY.ORDER_COUNT_COLUMN:
+        order_by = OrderBy(Aggregate("count", int(ir[s + LY.S_ORDER_COL])), descending=bool(ir[s + LY.S_DESC]))
     limit = int(ir[s + LY.S_LIMIT])
     return Select(
         project,
@@ -469,8 +500,12 @@ def decode_plan(ir: np.ndarray, table: Table) -> Query:
     kind = int(ir[LY.IR_KIND])
     if kind == LY.Q_SELECT:
         return _decode_select(ir, LY.SELECT_BASE, table)
-    left = Scalar(_decode_select(ir, LY.SELECT_BASE + LY.SELECT_WIDTH, table))
-    right = Scalar(_decode_select(ir, LY.SELECT_BASE + 2 * LY.SELECT_WIDTH, table))
+    first = _decode_select(ir, LY.SELECT_BASE + LY.SELECT_WIDTH, table)
+    second = _decode_select(ir, LY.SELECT_BASE + 2 * LY.SELECT_WIDTH, table)
+    if kind == LY.Q_SET:
+        return SetOperation(_SET_OPS[int(ir[LY.IR_OP])], first, second)
+    left, right = Scalar(first), Scalar(second)
     if kind == LY.Q_ARITHMETIC:
-        return Arithmetic("+" if ir[LY.IR_OP] == LY.ARITH_PLUS else "-", left, right)
+        op = int(ir[LY.IR_OP])
+        return Arithmetic("+" if op == LY.ARITH_PLUS else "-", left, right, abs=op == LY.ARITH_ABS_MINUS)
     return Comparison(_OPS[int(ir[LY.IR_OP])], left, right)

@@ -37,17 +37,22 @@ from symjax.sql.query.plan import (
     Arithmetic,
     Between,
     Column,
+    ColumnArithmetic,
     Compare,
     Comparison,
     Compound,
+    Having,
     InList,
     Like,
     Literal,
+    NullTest,
     Or,
+    OrderBy,
     Query,
     Scalar,
     Select,
     SelectQuery,
+    SetOperation,
 )
 from symjax.sql.table import INTEGER, REAL, TEXT, Table, date_to_int
 from symjax.sql.text.answers import canonical_answer
@@ -461,6 +466,30 @@ def _has_large_literal(node: Any) -> bool:
     return False
 
 
+def _beyond_steps(node: Any) -> bool:
+    """Whether a step plan uses what the step kernels do not run: column arithmetic, NULL
+    tests, column-to-column comparisons, several columns, ``ABS`` of a difference, set
+    operations, ``HAVING``/``ORDER BY`` on aggregates other than ``COUNT(*)``. The general
+    path runs those (:func:`_lower`)."""
+    if isinstance(node, (ColumnArithmetic, NullTest, SetOperation)):
+        return True
+    if isinstance(node, Compare) and isinstance(node.value, Column):
+        return True
+    if isinstance(node, Select) and isinstance(node.project, tuple):
+        return True
+    if isinstance(node, Arithmetic) and node.abs:
+        return True
+    if isinstance(node, Having) and node.aggregate.column is not None:
+        return True
+    if isinstance(node, OrderBy) and isinstance(node.expr, Aggregate) and node.expr.column is not None:
+        return True
+    if isinstance(node, (list, tuple)):
+        return any(_beyond_steps(x) for x in node)
+    if hasattr(node, "__dataclass_fields__"):
+        return any(_beyond_steps(getattr(node, f)) for f in node.__dataclass_fields__)
+    return False
+
+
 def _lower(plan: Query, table: Table):
     """A step plan as the general plan of the same SQL."""
     import sqlglot
@@ -485,7 +514,7 @@ def run_plan(plan: Query, table: Table) -> Result:
     if isinstance(plan, (SelectQuery, Compound)):
         return _run_general(plan, table)
     arrays = _arrays(table)
-    if not arrays.exact or _has_large_literal(plan):
+    if not arrays.exact or _has_large_literal(plan) or _beyond_steps(plan):
         return _run_general(_lower(plan, table), table)
     try:
         return _run_steps(plan, table, arrays)

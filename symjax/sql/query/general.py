@@ -152,10 +152,11 @@ class _Run:
                         seen.setdefault(_row_key(r), r)
             # SQLite builds these in an index: the rows come out in sorted order
             rows = [seen[k] for k in sorted(seen)]
+        ties: list[tuple[int, int]] = []
         if q.order_by:
             keyed = [(r, [r[k.expr.index] for k in q.order_by]) for r in rows]
-            rows = self.sort(keyed, q.order_by)
-        return self.limit(rows, q.limit, q.offset, bool(q.order_by))
+            rows, ties = self.sort(keyed, q.order_by)
+        return self.limit(rows, q.limit, q.offset, bool(q.order_by), ties)
 
     def select(self, q: SelectQuery) -> list[tuple]:
         if q.source is None:
@@ -215,15 +216,18 @@ class _Run:
                 # What SQLite 3.40 does with ties here (unspecified, and reported as such):
                 # groups tied under one descending key come out in reverse group order.
                 out.reverse()
-            rows = self.sort(out, q.order_by)
+            rows, ties = self.sort(out, q.order_by)
         else:
-            rows = [o for o, _ in out]
-        return self.limit(rows, q.limit, q.offset, bool(q.order_by))
+            rows, ties = [o for o, _ in out], []
+        return self.limit(rows, q.limit, q.offset, bool(q.order_by), ties)
 
     def note_bare(self, q: SelectQuery) -> None:
         self.ambiguity.append("a column outside GROUP BY and aggregates takes an unspecified row's value")
 
-    def sort(self, keyed: list[tuple[tuple, list]], order_by: tuple) -> list[tuple]:
+    def sort(self, keyed: list[tuple[tuple, list]], order_by: tuple) -> tuple[list[tuple], list[tuple[int, int]]]:
+        """The rows in ``ORDER BY`` order, and the spans ``[start, end)`` of rows tied on
+        every key whose outputs differ (their order is unspecified; :meth:`limit` reports
+        those that reach the rows it keeps)."""
         items = list(keyed)
         for k in range(len(order_by) - 1, -1, -1):
             key = order_by[k]
@@ -232,23 +236,33 @@ class _Run:
                 items.sort(key=lambda it: V.order_key(it[1][k]), reverse=key.descending)
             else:
                 items.sort(key=lambda it: (it[1][k] is None, V.order_key(it[1][k])), reverse=key.descending)
-        for a, b in zip(items, items[1:]):
-            if [V.order_key(x) for x in a[1]] == [V.order_key(x) for x in b[1]] and _row_key(a[0]) != _row_key(b[0]):
-                self.ambiguity.append("ties under ORDER BY make the order of the rows unspecified")
-                break
-        return [o for o, _ in items]
+        ties = []
+        start = 0
+        while start < len(items):
+            first = [V.order_key(x) for x in items[start][1]]
+            end = start + 1
+            while end < len(items) and [V.order_key(x) for x in items[end][1]] == first:
+                end += 1
+            if len({_row_key(items[q][0]) for q in range(start, end)}) > 1:
+                ties.append((start, end))
+            start = end
+        return [o for o, _ in items], ties
 
-    def limit(self, rows: list[tuple], limit: Any, offset: Any, ordered: bool) -> list[tuple]:
+    def limit(self, rows: list[tuple], limit: Any, offset: Any, ordered: bool,
+              ties: list[tuple[int, int]] = ()) -> list[tuple]:
+        start = 0
+        stop = len(rows)
+        if limit is not None or offset is not None:
+            if offset is not None:
+                start = max(0, self.integer(offset, "OFFSET"))
+            if limit is not None:
+                n = self.integer(limit, "LIMIT")
+                if n >= 0:
+                    stop = min(stop, start + n)
+        if any(a < stop and b > start for a, b in ties):
+            self.ambiguity.append("ties under ORDER BY make the order of the rows unspecified")
         if limit is None and offset is None:
             return rows
-        start = 0
-        if offset is not None:
-            start = max(0, self.integer(offset, "OFFSET"))
-        stop = len(rows)
-        if limit is not None:
-            n = self.integer(limit, "LIMIT")
-            if n >= 0:
-                stop = min(stop, start + n)
         kept = rows[start:stop]
         if len(kept) < len(rows) and not ordered and len({_row_key(r) for r in rows}) > 1:
             self.ambiguity.append("LIMIT or OFFSET without ORDER BY picks unspecified rows")

@@ -55,6 +55,9 @@ __all__ = [
     "Select",
     "Arithmetic",
     "Comparison",
+    "ColumnArithmetic",
+    "NullTest",
+    "SetOperation",
     "Predicate",
     "Query",
     "walk_columns",
@@ -97,9 +100,20 @@ class Literal:
 
 
 @dataclass(slots=True)
+class ColumnArithmetic:
+    """``"a" - "b"`` or ``"a" + "b"`` row by row (``abs``: inside ``ABS(...)``): a projected
+    expression, an aggregate's argument or an ``ORDER BY`` key."""
+
+    op: str  # '+' or '-'
+    left: int
+    right: int
+    abs: bool = False
+
+
+@dataclass(slots=True)
 class Aggregate:
     func: str  # one of AGGREGATES
-    column: int | None  # None only for COUNT(*)
+    column: "int | ColumnArithmetic | None"  # None only for COUNT(*)
     distinct: bool = False
 
 
@@ -115,7 +129,15 @@ class Scalar:
 class Compare:
     column: int
     op: str  # one of COMPARISON_OPS
-    value: Union[Literal, Scalar]
+    value: Union[Literal, Scalar, Column]  # a Column: column against column, row by row
+
+
+@dataclass(slots=True)
+class NullTest:
+    """``column IS NULL`` (``negated``: ``IS NOT NULL``)."""
+
+    column: int
+    negated: bool = False
 
 
 @dataclass(slots=True)
@@ -149,7 +171,7 @@ class Or:
     terms: tuple["Predicate", ...]
 
 
-Predicate = Union[Compare, Between, InList, Like, And, Or]
+Predicate = Union[Compare, Between, InList, Like, NullTest, And, Or]
 
 
 @dataclass(slots=True)
@@ -161,13 +183,14 @@ class Having:
 
 @dataclass(slots=True)
 class OrderBy:
-    expr: Union[Column, Aggregate]
+    expr: Union[Column, Aggregate, ColumnArithmetic]
     descending: bool = False
 
 
 @dataclass(slots=True)
 class Select:
-    project: Union[Column, Aggregate]
+    # a tuple of Columns projects several columns (``SELECT "a", "b"``)
+    project: Union[Column, Aggregate, ColumnArithmetic, tuple]
     where: Predicate | None = None
     distinct: bool = False
     group_by: int | None = None
@@ -181,6 +204,7 @@ class Arithmetic:
     op: str  # '+' or '-'
     left: Scalar
     right: Scalar
+    abs: bool = False  # SELECT ABS((sub) - (sub))
 
 
 @dataclass(slots=True)
@@ -188,6 +212,16 @@ class Comparison:
     op: str  # one of COMPARISON_OPS
     left: Scalar
     right: Scalar
+
+
+@dataclass(slots=True)
+class SetOperation:
+    """``SELECT ... op SELECT ...`` of two single-column SELECTs, ``op`` one of ``UNION``,
+    ``INTERSECT``, ``EXCEPT`` (distinct rows, unordered)."""
+
+    op: str
+    left: "Select"
+    right: "Select"
 
 
 # ---------------------------------------------------------------------------- general plans
@@ -340,7 +374,7 @@ class Compound:
 
 
 GeneralQuery = Union[SelectQuery, Compound]
-Query = Union[Select, Arithmetic, Comparison, SelectQuery, Compound]
+Query = Union[Select, Arithmetic, Comparison, SetOperation, SelectQuery, Compound]
 
 
 def walk_columns(node: Any) -> list[int]:
@@ -350,10 +384,17 @@ def walk_columns(node: Any) -> list[int]:
     def visit(n: Any) -> None:
         if isinstance(n, Column):
             out.append(n.index)
+        elif isinstance(n, ColumnArithmetic):
+            out.extend((n.left, n.right))
+        elif isinstance(n, tuple):
+            for x in n:
+                visit(x)
         elif isinstance(n, Aggregate):
-            if n.column is not None:
+            if isinstance(n.column, ColumnArithmetic):
+                visit(n.column)
+            elif n.column is not None:
                 out.append(n.column)
-        elif isinstance(n, (Compare, Between, InList, Like)):
+        elif isinstance(n, (Compare, Between, InList, Like, NullTest)):
             out.append(n.column)
             if isinstance(n, Compare):
                 visit(n.value)
@@ -372,7 +413,7 @@ def walk_columns(node: Any) -> list[int]:
                 visit(n.having.aggregate)
             if n.order_by is not None:
                 visit(n.order_by.expr)
-        elif isinstance(n, (Arithmetic, Comparison)):
+        elif isinstance(n, (Arithmetic, Comparison, SetOperation)):
             visit(n.left)
             visit(n.right)
 

@@ -30,6 +30,7 @@ from symjax.sql.query.plan import (
     Binary,
     Case,
     Column,
+    ColumnArithmetic,
     Compare,
     Comparison,
     Compound,
@@ -43,12 +44,14 @@ from symjax.sql.query.plan import (
     Like,
     LikeExpr,
     Literal,
+    NullTest,
     Or,
     Output,
     Query,
     Scalar,
     Select,
     SelectQuery,
+    SetOperation,
     Subquery,
     TableSource,
     Unary,
@@ -106,8 +109,13 @@ class _Renderer:
         if isinstance(e, Aggregate):
             if e.column is None:
                 return "COUNT(*)"
-            inner = ("DISTINCT " if e.distinct else "") + self.col(e.column)
-            return f"{e.func.upper()}({inner})"
+            arg = self.expr(e.column) if isinstance(e.column, ColumnArithmetic) else self.col(e.column)
+            return f"{e.func.upper()}({'DISTINCT ' if e.distinct else ''}{arg})"
+        if isinstance(e, ColumnArithmetic):
+            text = f"{self.col(e.left)} {e.op} {self.col(e.right)}"
+            return f"ABS({text})" if e.abs else text
+        if isinstance(e, tuple):
+            return ", ".join(self.expr(x) for x in e)
         raise TypeError(f"not an expression: {e!r}")
 
     def value(self, v: Any) -> str:
@@ -127,7 +135,11 @@ class _Renderer:
 
     def pred(self, p: Any, nested: bool = False) -> str:
         if isinstance(p, Compare):
+            if isinstance(p.value, Column):
+                return f"{self.col(p.column)} {p.op} {self.col(p.value.index)}"
             return f"{self.col(p.column)} {p.op} {self.value(p.value)}"
+        if isinstance(p, NullTest):
+            return f"{self.col(p.column)} IS {'NOT ' if p.negated else ''}NULL"
         if isinstance(p, Between):
             return (
                 f"{self.col(p.column)} BETWEEN {render_literal(p.low.value)} "
@@ -165,8 +177,12 @@ class _Renderer:
     def query(self, q: Query) -> str:
         if isinstance(q, Select):
             return self.select(q)
+        if isinstance(q, Arithmetic) and q.abs:
+            return f"SELECT ABS({self.value(q.left)} {q.op} {self.value(q.right)})"
         if isinstance(q, (Arithmetic, Comparison)):
             return f"SELECT {self.value(q.left)} {q.op} {self.value(q.right)}"
+        if isinstance(q, SetOperation):
+            return f"{self.select(q.left)} {q.op} {self.select(q.right)}"
         if isinstance(q, (SelectQuery, Compound)):
             return _GeneralRenderer(self).query(q)
         raise TypeError(f"not a query: {q!r}")
