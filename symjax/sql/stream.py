@@ -33,7 +33,7 @@ from symjax.sql.text.linearize import STYLES, linearize, truncate_table
 from symjax.sql.text.tokens import Tokenizer, select_ids, split_ids
 from symjax.sql.text.tokens import append_eos as _append_eos
 
-__all__ = ["INSTRUCTIONS", "LAYOUTS", "StreamConfig", "Example", "EncodedExamples", "examples",
+__all__ = ["INSTRUCTIONS", "QUESTION_INSTRUCTIONS", "LAYOUTS", "VIEWS", "StreamConfig", "Example", "EncodedExamples", "examples",
            "block_examples", "encode_blocks", "block_seed"]
 
 INSTRUCTIONS: dict[str, str] = {
@@ -42,7 +42,14 @@ INSTRUCTIONS: dict[str, str] = {
     "run": "Run the following SQL query against the table and give the result:",
     "answer": "Answer the SQL query based on the table below.",
 }
+#: instructions of the question view (``StreamConfig(view="question")``)
+QUESTION_INSTRUCTIONS: dict[str, str] = {
+    "question": "Answer the question about the table:",
+    "question_and_sql": "Answer the question about the table (its SQL is given):",
+}
 LAYOUTS = ("sql_first", "table_first")
+#: what a prompt shows of its query: the SQL, the English question, or the question then the SQL
+VIEWS = ("sql", "question", "both")
 _MASK64 = (1 << 64) - 1
 _QUERY_STREAM = 1  # block_seed(bseed, 1) seeds the block's queries; bseed its table
 
@@ -77,6 +84,13 @@ class StreamConfig:
     ``lowercase`` lower-cases inputs and targets (TAPEX). ``targets`` is the canonical
     answer text. ``Example.sql`` is always the standard style.
 
+    View: ``view="sql"`` shows the query's SQL; ``"question"`` the same query asked in
+    English (:func:`symjax.sql.query.questions.question`; the answer is the plan's, checked
+    against SQLite like every answer), with the instruction ``"question"`` of
+    :data:`QUESTION_INSTRUCTIONS` unless another is given; ``"both"`` the question, a line
+    break and the SQL (instruction ``"question_and_sql"``). ``Example.question`` holds the
+    question in the last two views. The budgets below treat the question like the SQL.
+
     Budget, in characters: text cells are cut to ``max_cell_chars``, then rows are dropped
     until the table text fits ``max_input_chars - sql_reserve_chars`` characters; examples
     whose ``inputs`` still exceed ``max_input_chars`` are left out, so the character budget
@@ -102,6 +116,7 @@ class StreamConfig:
     table_style: str = "tapex"
     instruction: str = "execute"
     layout: str = "sql_first"
+    view: str = "sql"
     lowercase: bool = False
     max_input_chars: int | None = 6000
     sql_reserve_chars: int = 400
@@ -131,6 +146,8 @@ class StreamConfig:
             raise ConfigError(f"table_style={self.table_style!r}; use one of {STYLES}")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"layout={self.layout!r}; use one of {LAYOUTS}")
+        if self.view not in VIEWS:
+            raise ConfigError(f"view={self.view!r}; use one of {VIEWS}")
         if not _is_int(self.queries_per_table, minimum=1):
             raise ConfigError(f"queries_per_table must be an int >= 1, got {self.queries_per_table!r}")
         if self.max_input_chars is not None and self.max_input_chars <= self.sql_reserve_chars:
@@ -168,7 +185,10 @@ class StreamConfig:
 
     @property
     def instruction_text(self) -> str:
-        return INSTRUCTIONS.get(self.instruction, self.instruction)
+        instruction = self.instruction
+        if self.view != "sql" and instruction == "execute":  # the default follows the view
+            instruction = "question" if self.view == "question" else "question_and_sql"
+        return INSTRUCTIONS.get(instruction, QUESTION_INSTRUCTIONS.get(instruction, instruction))
 
     def token_counter(self) -> Callable[[str], int] | None:
         """The function that counts tokens: the tokenizer's, else ``count_tokens``."""
@@ -204,7 +224,9 @@ class Example:
     ``table`` is the table the model sees (after truncation); ``sql`` the standard-style
     SQL; ``answer`` the canonical answer strings; ``family`` the query family;
     ``inputs``/``targets`` the prompt and the target text; ``ordered`` whether the answer's
-    order is defined (``ORDER BY``); ``block``/``position`` where it sits in the stream.
+    order is defined (``ORDER BY``); ``block``/``position`` where it sits in the stream;
+    ``question`` the query asked in English when the stream's ``view`` shows it (else
+    ``None``; :meth:`ask` phrases it for any example).
     ``queries``/``query_index``: the lane's block it came from and its place there, from
     which :attr:`plan` (the query plan) is decoded on access; they take no part in
     equality.
@@ -221,6 +243,7 @@ class Example:
     position: int
     queries: Block = field(repr=False, compare=False)
     query_index: int = field(repr=False, compare=False)
+    question: str | None = None
 
     __hash__ = None  # type: ignore[assignment]  # tables are not dict keys
 
@@ -228,12 +251,20 @@ class Example:
     def plan(self) -> Query:
         return self.queries.plan(self.query_index)
 
+    def ask(self, seed: int = 0) -> str:
+        """The query in English (``seed`` picks the paraphrase); the stream's own choice
+        is :attr:`question` when its view shows questions."""
+        from symjax.sql.query.questions import question
+
+        return question(self.plan, self.table, seed)
+
     def to_dict(self, *, include_table: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (the table as header/types/rows unless ``include_table=False``)."""
         out = {
             "inputs": self.inputs,
             "targets": self.targets,
             "sql": self.sql,
+            **({} if self.question is None else {"question": self.question}),
             "answer": list(self.answer),
             "family": self.family,
             "block": self.block,
@@ -293,15 +324,16 @@ class _Built:
     asked for, their ids (concatenated, with each example's length; no EOS)."""
 
     __slots__ = ("table", "got", "keep", "inputs", "targets", "input_ids", "input_lengths",
-                 "target_ids", "target_lengths")
+                 "target_ids", "target_lengths", "questions")
 
-    def __init__(self, table, got, keep, inputs, targets, ids):
+    def __init__(self, table, got, keep, inputs, targets, ids, questions=None):
         self.table: Table = table
         self.got: Block = got
         self.keep: Sequence[int] = keep
         self.inputs: list[str] = inputs
         self.targets: list[str] = targets
         self.input_ids, self.input_lengths, self.target_ids, self.target_lengths = ids
+        self.questions: list[str] | None = questions  # all the block's queries, kept or not
 
 
 def _clean_edges(text: str) -> bool:
@@ -379,6 +411,11 @@ class _BlockMaker:
         else:
             head, tail = table_text + "\n" + self.instruction + " ", ""
         shown = got.shown
+        questions = None
+        if cfg.view != "sql":
+            questions = self.questions(got, table, qseed)
+            shown = questions if cfg.view == "question" else [
+                q + "\n" + text for q, text in zip(questions, shown)]
         if cfg.lowercase:
             shown = [text.lower() for text in shown]
         inputs = [head + text + tail for text in shown]
@@ -411,7 +448,14 @@ class _BlockMaker:
             targets = [targets[k] for k in keep]
             if ids:
                 tokens = (*select_ids(tokens[0], tokens[1], fits), *select_ids(tokens[2], tokens[3], fits))
-        return _Built(table, got, keep, inputs, targets, tokens)
+        return _Built(table, got, keep, inputs, targets, tokens, questions)
+
+    def questions(self, got: Block, table: Table, qseed: int) -> list[str]:
+        """Each query of the block in English; query ``k``'s paraphrase is drawn with
+        ``block_seed(qseed, k + 2)`` (seeds 0 and 1 seed the table and the queries)."""
+        from symjax.sql.query.questions import question
+
+        return [question(got.plan(k), table, block_seed(qseed, k + 2)) for k in range(len(got.sql))]
 
     def _count_keeping_ids(self, text: str) -> int:
         ids = self.tokenizer.encode([text])[0]
@@ -484,10 +528,11 @@ class _BlockMaker:
             columns = [[column[k] for k in keep] for column in columns]
         sql, answers, families, ordered = columns
         table = built.table
+        questions = built.questions
         return [
             Example(table=table, sql=sql[k], answer=answers[k], family=families[k], inputs=built.inputs[k],
                     targets=built.targets[k], ordered=ordered[k], block=b, position=k, queries=got,
-                    query_index=keep[k])
+                    query_index=keep[k], question=None if questions is None else questions[keep[k]])
             for k in range(len(keep))
         ]
 

@@ -54,7 +54,7 @@ from typing import Any, Mapping
 import seqio
 
 from symjax.errors import ConfigError
-from symjax.tasks import metrics, preprocessors
+from symjax.tasks import metrics, miniature, preprocessors
 from symjax.tasks.general import BBH_TASKS, MMLU_SUBJECTS
 from symjax.tasks.prompts import num_templates
 from symjax.tasks.settings import eval_prompt_config, flan_source, get_vocabulary, on_change, prompt_selection
@@ -167,12 +167,12 @@ def eval_task_name(benchmark: str, *, template: int = 0, part: str | None = None
     return f"symjax_{benchmark}_{part}"
 
 
-def _stream_config(table_style: str, instruction: str):
+def _stream_config(table_style: str, instruction: str, view: str = "sql"):
     def build():
         from symjax.sql import StreamConfig
 
         # the token budget of the lengths the task is asked for is the only input budget
-        return StreamConfig(table_style=table_style, instruction=instruction, max_input_chars=None)
+        return StreamConfig(table_style=table_style, instruction=instruction, max_input_chars=None, view=view)
 
     return build
 
@@ -238,6 +238,13 @@ def register_all() -> tuple[str, ...]:
         "symjax_sql_execution_200k", config=config_200k, train_blocks=-(-200_000 // per_table), num_shards=64,
     )
     register_sql_execution_task("symjax_sql_execution_demo", config=demo_stream_config)
+    # the same plans asked in English (StreamConfig.view), and the miniature's tasks
+    register_sql_execution_task("symjax_table_questions", config=_stream_config("indexed", "execute", "question"))
+    register_sql_execution_task("symjax_table_questions_and_sql", config=_stream_config("indexed", "execute", "both"))
+    for name, (view, families) in miniature.TASKS.items():
+        register_sql_execution_task(name, config=functools.partial(miniature.stream_config, view, families))
+    for name, rates in miniature.MIXTURES.items():
+        _add_mixture(name, list(rates.items()))
     # FLAN from JSONL
     _add_task(
         "symjax_flan_jsonl", JsonlSource(lambda: {"train": flan_source()["jsonl"]}), [preprocessors.jsonl],
