@@ -7,7 +7,7 @@ Laid out by stage; each stage imports only the ones before it:
 * :mod:`symjax.sql.text`: answer text, linearization and truncation, tokenizers;
 * :mod:`symjax.sql.synth`: synthetic Wikipedia-like tables;
 * :mod:`symjax.sql.query`: the plan as data, the families (:class:`SamplerConfig`), the
-  executor with SQLite's semantics, the SQL parser and renderer;
+  executor with SQLite's semantics, the SQL parser and renderer, plans asked in English;
 * :mod:`symjax.sql.lane`: a block's queries, sampled, executed and rendered in one kernel
   call;
 * :mod:`symjax.sql.stream`: blocks into prompted examples (:func:`examples`) or token ids
@@ -28,6 +28,7 @@ from symjax.sql.lane import sample_query
 from symjax.sql.query.executor import Result, execute, execute_plan, run_plan
 from symjax.sql.query.families import DEFAULT_FAMILY_WEIGHTS, FAMILIES, SamplerConfig
 from symjax.sql.query.parse import parse_sql
+from symjax.sql.query.questions import question
 from symjax.sql.query.render import SQL_STYLES, render, transpile
 from symjax.sql.stream import (
     INSTRUCTIONS,
@@ -65,6 +66,7 @@ __all__ = [
     "from_dataframe", "read_csv", "read_jsonl", "read_table", "read_table_dir", "read_tabfact",
     "read_wtq", "table_from_rows",
     "TABLE_STYLES", "linearize", "truncate_table", "parse_sql", "SQL_STYLES", "render", "transpile",
+    "question",
     "INSTRUCTIONS", "Example", "StreamConfig", "examples", "EncodedExamples", "encode_blocks",
 ]
 
