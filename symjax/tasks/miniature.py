@@ -48,7 +48,7 @@ MIXTURES = {
 
 def stream_config(view: str, families: tuple[str, ...]):
     """The stream of a miniature task: medal tables of 2 to 4 rows, easy queries with
-    one-value answers, inputs of at most 256 bytes."""
+    one-value answers, inputs of at most 384 bytes."""
     from symjax.sql import SamplerConfig, StreamConfig, TableConfig
 
     return StreamConfig(
@@ -57,5 +57,5 @@ def stream_config(view: str, families: tuple[str, ...]):
         sampler=SamplerConfig(family_weights={f: 1.0 for f in families}, difficulty="easy",
                               max_answer_values=1),
         sql_style="tapex", table_style="indexed", view=view,
-        max_input_chars=256, sql_reserve_chars=120, max_cell_chars=16,
+        max_input_chars=384, sql_reserve_chars=200, max_cell_chars=16,
     )
