@@ -43,9 +43,12 @@ def test_everything_is_registered_with_symjax_prefix():
     assert sum(n.startswith("symjax_svamp_template_") for n in tasks) == 17
     assert sum(n.startswith("symjax_bbh_") for n in tasks) == 27
     assert sum(n.startswith("symjax_mmlu_") for n in tasks) == 57
-    assert sum(n.startswith("symjax_sql_execution_") for n in tasks) == 12 + 2  # variants + 200k + demo
+    # variants + 200k + demo + the miniature's SQL task
+    assert sum(n.startswith("symjax_sql_execution_") for n in tasks) == 12 + 2 + 1
+    assert sum(n.startswith("symjax_table_questions") for n in tasks) == 4  # 2 + the miniature's 2
     for name in ("symjax_sql_flan", "symjax_table_qa", "symjax_bbh", "symjax_mmlu", "symjax_eval",
-                 "symjax_wtq_templates"):
+                 "symjax_wtq_templates", "symjax_miniature_arm_a", "symjax_miniature_arm_b",
+                 "symjax_miniature_eval"):
         assert name in seqio.MixtureRegistry.names()
     for name in tasks:
         task = seqio.get_mixture_or_task(name)

@@ -98,8 +98,9 @@ def table(results: dict[str, dict[int, dict]]) -> str:
             any_run = next(iter(next(iter(results.values())).values()))[task]
             cells = [_stats([runs[s][task][key] for s in sorted(runs) if key in runs[s][task]])
                      for runs in (results[a] for a in arms)]
+            base = any_run.get(base_key)
             rows.append(f"| {label} | {family or 'all'} | {any_run.get(count_key, '')} | "
-                        f"{any_run.get(base_key, '')} | " + " | ".join(cells) + " |")
+                        f"{'' if base is None else f'{base:.1f}'} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
