@@ -570,14 +570,7 @@ def _null_test(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
     ir[t + T_SCALAR] = -1
     ir[t + T_OP] = 1 if uniform(state) < P_NOT_NULL else 0
     ir[s + S_NTERMS] = 1
-    if uniform(state) < P_NULL_COUNT:
-        ir[s + S_PROJ] = PROJ_AGGREGATE
-        ir[s + S_AGG] = K.AGG_COUNT_STAR
-    elif not _project_other(state, nvals, col, col, ir, s, scratch):
-        return False
-    if uniform(state) < P_AND_ANOTHER and cfg[0] > 1:
-        _and_another(state, view, keys, types, sbytes, soff, cfg, col, ir, s, scratch)
-    return True
+    return _count_or_column(state, view, keys, types, sbytes, soff, cfg, P_NULL_COUNT, col, col, ir, s, scratch)
 
 
 @njit
@@ -601,10 +594,19 @@ def _column_compare(state, view, keys, types, sbytes, soff, cfg, ir, scratch):
     ops = (K.OP_GT, K.OP_LT, K.OP_GE, K.OP_LE, K.OP_EQ, K.OP_NE)
     ir[t + T_OP] = ops[min(5, int(uniform(state) * 5.2))]
     ir[s + S_NTERMS] = 1
-    if uniform(state) < P_COLUMN_COMPARE_COUNT:
+    return _count_or_column(state, view, keys, types, sbytes, soff, cfg, P_COLUMN_COMPARE_COUNT, a, b, ir, s,
+                            scratch)
+
+
+@njit
+def _count_or_column(state, view, keys, types, sbytes, soff, cfg, p_count, a, b, ir, s, scratch):
+    """The projection of a SELECT whose first WHERE term is on ``a`` (and ``b``):
+    ``COUNT(*)`` with probability ``p_count``, else another column; then, sometimes, AND a
+    condition on another column."""
+    if uniform(state) < p_count:
         ir[s + S_PROJ] = PROJ_AGGREGATE
         ir[s + S_AGG] = K.AGG_COUNT_STAR
-    elif not _project_other(state, nvals, a, b, ir, s, scratch):
+    elif not _project_other(state, view[1], a, b, ir, s, scratch):
         return False
     if uniform(state) < P_AND_ANOTHER and cfg[0] > 1:
         _and_another(state, view, keys, types, sbytes, soff, cfg, a, ir, s, scratch)
